@@ -1,0 +1,86 @@
+# Developer workflow for the ghost.infra collection. Every target is idempotent.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# ansible-test wants the collection at ansible_collections/<namespace>/<name>.
+COLLECTIONS := $(CURDIR)/build/collections
+COLL := $(COLLECTIONS)/ansible_collections/ghost/infra
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help system-packages venv stage sanity units lint integration docs build test demo clean \
+	testbed-up testbed-status testbed-down
+
+help:
+	@echo "make demo         set up everything and run playbooks/demo.yml against the local testbed"
+	@echo "make test         lint, sanity, units, integration (what CI runs)"
+	@echo "make venv|sanity|units|lint|integration|docs|build|clean"
+	@echo "make testbed-up|testbed-status|testbed-down"
+
+# Debian packages from bindep.txt (apt-get update only when something is missing).
+system-packages:
+	tools/install-system-packages
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt test-requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt -r test-requirements.txt
+	touch $@
+
+# Stage the collection and the collections it depends on, taken from the `ansible` package
+# (the offline source of kubernetes.core).
+stage: venv
+	tools/stage-collection $(COLL)
+	$(BIN)/python tools/stage_dependencies.py $(COLLECTIONS)
+
+sanity: stage
+	$(BIN)/python tools/ansible_test_pip_bootstrap.py
+	cd $(COLL) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+units: stage
+	cd $(COLL) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+lint: stage
+	$(BIN)/ruff check plugins tests benchmarks tools
+	cd $(COLL) && $(BIN)/ansible-lint --offline --profile production $$(ls -d roles playbooks 2>/dev/null)
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLL)
+
+integration: stage
+	cd $(COLL) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider tests/integration
+
+docs: stage
+	rm -rf docs/build/rst
+	$(BIN)/antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir docs/build/rst ghost.infra
+	$(BIN)/python -m pip install -q -r docs/build/rst/requirements.txt
+	cd docs/build/rst && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ./build.sh
+	rm -rf docs/build/html && mv docs/build/rst/build/html docs/build/html
+	@echo "docs: docs/build/html/index.html"
+
+build: stage
+	cd $(COLL) && $(BIN)/ansible-galaxy collection build --force --output-path $(CURDIR)/build
+	@echo "built build/ghost-infra-$(VERSION).tar.gz"
+
+test: lint sanity units integration
+
+# The local testbed of real backends (tests/testbed): daemons built into $$GHOST_CACHE,
+# state and .testbed/env.sh in the checkout.
+testbed-up: system-packages venv
+	$(BIN)/python tests/testbed/testbed.py up
+
+testbed-status: venv
+	$(BIN)/python tests/testbed/testbed.py status
+
+testbed-down: venv
+	$(BIN)/python tests/testbed/testbed.py down
+
+demo: testbed-up
+	source .testbed/env.sh && $(BIN)/ansible-playbook -i inventories/local playbooks/demo.yml
+
+clean:
+	rm -rf build docs/build

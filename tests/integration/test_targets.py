@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run every Ansible integration target (tests/integration/targets/<name>) as a role.
+
+ansible-test's layout, driven by ansible-playbook so targets see the testbed's environment
+(VMWARE_*, K8S_AUTH_*, LIBVIRT_DEFAULT_URI). A target whose `aliases` file says `testbed`
+brings the testbed up first. Every run is at -vvv and its output must not contain any secret
+of the testbed or any string the target lists in its `secrets` file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+TARGETS = pathlib.Path(__file__).resolve().parent / "targets"
+SECRET_ENV = ("VMWARE_PASSWORD", "GHOST_K8S_ADMIN_TOKEN")
+
+
+def _targets():
+    return sorted(p.name for p in TARGETS.iterdir() if (p / "tasks" / "main.yml").is_file()) if TARGETS.is_dir() else []
+
+
+def _lines(path):
+    if not path.is_file():
+        return []
+    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("target", _targets())
+def test_target(target, request, tmp_path):
+    aliases = _lines(TARGETS / target / "aliases")
+    env = dict(os.environ)
+    if "testbed" in aliases:
+        env.update(request.getfixturevalue("testbed"))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- hosts: localhost\n"
+        "  connection: local\n"
+        "  gather_facts: false\n"
+        "  roles:\n"
+        "    - %s\n" % target
+    )
+    output_dir = tmp_path / "output"
+    output_dir.mkdir()
+    env.update({
+        "ANSIBLE_ROLES_PATH": str(TARGETS),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    })
+    cmd = [
+        os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+        "-vvv", "-i", "localhost,", str(playbook),
+        "-e", "ansible_python_interpreter=%s" % sys.executable,
+        "-e", "output_dir=%s" % output_dir,
+    ]
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=1800, check=False)
+    tail = "\n".join(proc.stdout.splitlines()[-80:])
+    assert proc.returncode == 0, "target %s failed:\n%s" % (target, tail)
+
+    secrets = [env[name] for name in SECRET_ENV if env.get(name)]
+    secrets += _lines(TARGETS / target / "secrets")
+    leaked = [s for s in secrets if s in proc.stdout]
+    assert not leaked, "target %s printed %d secret(s) at -vvv" % (target, len(leaked))

@@ -6,14 +6,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
-# ansible-test wants the collection at ansible_collections/<namespace>/<name>.
-COLLECTIONS := $(CURDIR)/build/collections
-COLL := $(COLLECTIONS)/ansible_collections/ghost/infra
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
-export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
+export GHOST_TESTBED_DIR := $(CURDIR)/.testbed
+# Each check runs in its own copy at build/stage.*/ansible_collections/ghost/infra.
+IN_STAGE := VENV_DIR=$(CURDIR)/$(VENV) tools/in-stage
 
-.PHONY: help system-packages venv stage sanity units lint integration docs build test demo clean \
+.PHONY: help system-packages venv sanity units lint integration docs build test demo clean \
 	testbed-up testbed-status testbed-down
 
 help:
@@ -33,40 +32,34 @@ $(VENV)/.installed: requirements.txt test-requirements.txt
 	$(BIN)/python -m pip install -q -r requirements.txt -r test-requirements.txt
 	touch $@
 
-# Stage the collection and the collections it depends on, taken from the `ansible` package
-# (the offline source of kubernetes.core).
-stage: venv
-	tools/stage-collection $(COLL)
-	$(BIN)/python tools/stage_dependencies.py $(COLLECTIONS)
-
-sanity: stage
+sanity: venv
 	$(BIN)/python tools/ansible_test_pip_bootstrap.py
-	cd $(COLL) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+	$(IN_STAGE) $(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
-units: stage
-	cd $(COLL) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
+units: venv
+	$(IN_STAGE) $(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
-lint: stage
+lint: venv
 	$(BIN)/ruff check plugins tests benchmarks tools
-	cd $(COLL) && $(BIN)/ansible-lint --offline --profile production $$(ls -d roles playbooks 2>/dev/null)
-	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLL)
+	$(IN_STAGE) sh -c '$(BIN)/ansible-lint --offline --profile production $$(ls -d roles playbooks 2>/dev/null)'
+	$(IN_STAGE) sh -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .'
 
-integration: stage
-	cd $(COLL) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider tests/integration
+integration: venv
+	$(IN_STAGE) $(BIN)/python -m pytest -p no:cacheprovider tests/integration
 
-docs: stage
+docs: venv
 	rm -rf docs/build && mkdir -p -m 0755 docs/build/rst
-	$(BIN)/antsibull-docs sphinx-init --use-current --squash-hierarchy --lenient --fail-on-error \
-	  --dest-dir docs/build/rst ghost.infra
+	$(IN_STAGE) $(BIN)/antsibull-docs sphinx-init --use-current --squash-hierarchy --lenient --fail-on-error \
+	  --dest-dir $(CURDIR)/docs/build/rst ghost.infra
 	# Offline build: no intersphinx inventories to fetch.
 	echo 'intersphinx_mapping = {}' >> docs/build/rst/conf.py
 	$(BIN)/python -m pip install -q -r docs/build/rst/requirements.txt
-	cd docs/build/rst && ./build.sh
+	$(IN_STAGE) sh -c 'cd $(CURDIR)/docs/build/rst && ./build.sh'
 	mv docs/build/rst/build/html docs/build/html
 	@echo "docs: docs/build/html/index.html"
 
-build: stage
-	cd $(COLL) && $(BIN)/ansible-galaxy collection build --force --output-path $(CURDIR)/build
+build: venv
+	$(IN_STAGE) $(BIN)/ansible-galaxy collection build --force --output-path $(CURDIR)/build
 	@echo "built build/ghost-infra-$(VERSION).tar.gz"
 
 test: lint sanity units integration

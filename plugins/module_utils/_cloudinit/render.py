@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Render the ``cloud_init`` option into cloud-init documents. Private to ghost.infra; pure.
+
+render_documents() is deterministic: the same option gives the same text, byte for byte, so
+the derived instance-id only changes (and cloud-init only runs again) when the content does.
+The documents are then delivered by guestinfo.py (ESXi) or iso.py (NoCloud, libvirt).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import copy
+import email
+import hashlib
+import json
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK, mask_secrets
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.options import (
+    CLOUD_CONFIG_TYPE,
+    MIME_TYPE,
+    check_mac_address,
+    classify_user_data,
+    normalize,
+)
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import (
+    dump_yaml,
+    load_yaml,
+)
+
+# Interface names the supported Ubuntu guests give their first NIC per backend
+# (VMXNET3 on ESXi, virtio-net on libvirt's q35 machine).
+DEFAULT_INTERFACES = {"esxi": "ens192", "libvirt": "enp1s0"}
+
+# The netplan id used when the backend knows the MAC and the user named no interface.
+MAC_MATCH_ID = "primary"
+
+SUDO_RULE = "ALL=(ALL) NOPASSWD:ALL"
+
+# Keys masked at any depth when documents are shown in a diff: passwords and hashes, private
+# host keys, file contents, tokens.
+SECRET_KEYS = (
+    "passwd", "hashed_passwd", "plain_text_passwd", "password", "chpasswd", "ssh_keys",
+    "content", "token", "secret", "private_key",
+)
+
+# NoCloud file names, in the order they are written.
+NOCLOUD_FILES = ("meta-data", "user-data", "network-config", "vendor-data")
+
+
+class CloudInitDocuments:
+    """The rendered documents: text for delivery, parsed forms for guestinfo and diffs.
+
+    ``meta_data``, ``user_data``, ``network_config`` (DHCP when no address is given):
+    str; ``vendor_data``: str or None; ``instance_id``: str; ``meta_data_dict`` and
+    ``network_config_dict``: the parsed meta-data and netplan documents.
+    """
+
+    __slots__ = ("meta_data", "user_data", "network_config", "vendor_data", "instance_id",
+                 "meta_data_dict", "network_config_dict")
+
+    def __init__(self, *, meta_data_dict, user_data, network_config_dict, network_config,
+                 vendor_data):
+        self.meta_data_dict = meta_data_dict
+        self.network_config_dict = network_config_dict
+        self.instance_id = meta_data_dict["instance-id"]
+        self.meta_data = dump_yaml(meta_data_dict)
+        self.user_data = user_data
+        self.network_config = network_config
+        self.vendor_data = vendor_data
+
+    def as_dict(self):
+        """The documents as strings (None when absent) plus ``instance_id``."""
+        return {
+            "instance_id": self.instance_id,
+            "meta_data": self.meta_data,
+            "user_data": self.user_data,
+            "network_config": self.network_config,
+            "vendor_data": self.vendor_data,
+        }
+
+    def files(self):
+        """NoCloud files as {name: UTF-8 bytes}, only those present."""
+        texts = (self.meta_data, self.user_data, self.network_config, self.vendor_data)
+        return {name: text.encode("utf-8")
+                for name, text in zip(NOCLOUD_FILES, texts) if text is not None}
+
+
+def merge(base, extra):
+    """Merge ``extra`` into a copy of ``base``: dicts recursively, lists appended (items
+    already present are not repeated), any other value from ``extra`` wins."""
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        current = out.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            out[key] = merge(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            out[key] = current + [copy.deepcopy(item) for item in value if item not in current]
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def network_config(opts, *, default_interface, mac_address=None):
+    """The netplan v2 document for normalized options (DHCP when no ``ip``)."""
+    if opts["network_config"] is not None:
+        return copy.deepcopy(opts["network_config"])
+    if opts["interface"]:
+        device_id, device = opts["interface"], {}
+    elif mac_address:
+        device_id, device = MAC_MATCH_ID, {"match": {"macaddress": check_mac_address(mac_address)}}
+    else:
+        device_id, device = default_interface, {}
+    if opts["ip"]:
+        device["dhcp4"] = False
+        device["addresses"] = [opts["ip"]]
+        if opts["gateway"]:
+            device["routes"] = [{"to": "default", "via": opts["gateway"]}]
+    else:
+        device["dhcp4"] = True
+    nameservers = {}
+    if opts["dns"]:
+        nameservers["addresses"] = list(opts["dns"])
+    if opts["search_domains"]:
+        nameservers["search"] = list(opts["search_domains"])
+    if nameservers:
+        device["nameservers"] = nameservers
+    return {"version": 2, "ethernets": {device_id: device}}
+
+
+def cloud_config(opts):
+    """The generated cloud-config dict, with ``user_data`` (dict form) merged in."""
+    user = {"name": opts["user"], "shell": "/bin/bash", "sudo": SUDO_RULE,
+            "lock_passwd": opts["password_hash"] is None}
+    if opts["password_hash"] is not None:
+        user["passwd"] = opts["password_hash"]
+    if opts["ssh_authorized_keys"]:
+        user["ssh_authorized_keys"] = list(opts["ssh_authorized_keys"])
+    config = {"users": [user]}
+    if opts["hostname"]:
+        config["hostname"] = opts["hostname"]
+    if opts["fqdn"]:
+        config["fqdn"] = opts["fqdn"]
+    for key in ("packages", "runcmd", "write_files"):
+        if opts[key]:
+            config[key] = copy.deepcopy(opts[key])
+    return merge(config, opts["user_data"])
+
+
+def _mime_part(content_type, text):
+    if classify_user_data(text) == MIME_TYPE:
+        return text  # a MIME message nests as it is; cloud-init walks into it
+    try:
+        text.encode("ascii")
+        encoding, body = "7bit", text
+    except UnicodeEncodeError:
+        raw = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        encoding, body = "base64", "\n".join(raw[i:i + 76] for i in range(0, len(raw), 76))
+    return ('Content-Type: %s; charset="utf-8"\nMIME-Version: 1.0\n'
+            "Content-Transfer-Encoding: %s\n\n%s" % (content_type, encoding, body))
+
+
+def multipart(parts):
+    """A MIME multipart/mixed message of ``[(content_type, text)]`` with a boundary derived
+    from the content (no random boundary), so the same parts give the same bytes."""
+    bodies = [_mime_part(content_type, text) for content_type, text in parts]
+    digest = hashlib.sha256("\0".join(bodies).encode("utf-8")).hexdigest()
+    boundary = "==ghost-infra-%s==" % digest[:24]
+    while any(boundary in body for body in bodies):
+        boundary = "=%s=" % boundary
+    out = ['Content-Type: multipart/mixed; boundary="%s"\nMIME-Version: 1.0\n\n' % boundary]
+    for body in bodies:
+        # The line break before a boundary belongs to it, hence one more after the body.
+        out.append("--%s\n%s%s\n" % (boundary, body, "" if body.endswith("\n") else "\n"))
+    out.append("--%s--\n" % boundary)
+    return "".join(out)
+
+
+def _hash_instance_id(meta, user_data, network_text, vendor_data):
+    canonical = json.dumps([meta, user_data, network_text, vendor_data], sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
+    return "iid-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def render_documents(cloud_init, *, default_interface, name=None, mac_address=None):
+    """Render the ``cloud_init`` option (a dict as in CLOUD_INIT_SPEC) to CloudInitDocuments.
+
+    ``name`` is the VM name (hostname default); ``default_interface`` the backend's NIC name
+    (DEFAULT_INTERFACES); ``mac_address``, when the backend knows it, makes the network match
+    the NIC by MAC unless ``cloud_init.interface`` names it. Raises GhostError.
+    """
+    opts = normalize(cloud_init, name=name)
+    user_data = "#cloud-config\n" + dump_yaml(cloud_config(opts))
+    if opts["user_data_parts"]:
+        user_data = multipart([(CLOUD_CONFIG_TYPE, user_data)] + opts["user_data_parts"])
+    vendor = opts["vendor_data"]
+    if isinstance(vendor, dict):
+        vendor = "#cloud-config\n" + dump_yaml(vendor)
+    net = network_config(opts, default_interface=default_interface, mac_address=mac_address)
+    net_text = dump_yaml(net)
+
+    meta = {}
+    if opts["hostname"]:
+        meta["local-hostname"] = opts["hostname"]
+    meta = merge(meta, opts["meta_data"])
+    if "instance-id" not in meta:
+        meta["instance-id"] = opts["instance_id"] or _hash_instance_id(
+            meta, user_data, net_text, vendor)
+    meta["instance-id"] = str(meta["instance-id"])
+    return CloudInitDocuments(meta_data_dict=meta, user_data=user_data, network_config_dict=net,
+                              network_config=net_text, vendor_data=vendor)
+
+
+def _describe(content_type, payload):
+    digest = hashlib.sha256(payload).hexdigest()
+    return "%s, %d bytes, sha256 %s" % (content_type, len(payload), digest[:16])
+
+
+def _masked_user_data(text):
+    """A user-data or vendor-data string as something safe to show: cloud-config documents
+    with SECRET_KEYS masked, any other part described by type, size and hash only."""
+    if text is None:
+        return None
+    kind = classify_user_data(text)
+    if kind == CLOUD_CONFIG_TYPE:
+        try:
+            return {"cloud_config": mask_secrets(
+                load_yaml(text, option="user_data") or {}, SECRET_KEYS)}
+        except GhostError:
+            return {"parts": [_describe("unparsable text/cloud-config", text.encode("utf-8"))]}
+    if kind != MIME_TYPE:
+        return {"parts": [_describe(kind or "text/plain", text.encode("utf-8"))]}
+    shown = {"parts": []}
+    for part in email.message_from_string(text).walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_content_type() == CLOUD_CONFIG_TYPE and "cloud_config" not in shown:
+            try:
+                shown["cloud_config"] = mask_secrets(
+                    load_yaml(payload.decode("utf-8"), option="user_data") or {}, SECRET_KEYS)
+                continue
+            except (GhostError, UnicodeDecodeError):
+                pass
+        shown["parts"].append(_describe(part.get_content_type(), payload))
+    if not shown["parts"]:
+        del shown["parts"]
+    return shown
+
+
+def masked_documents(documents):
+    """Documents as a dict fit for a diff or a result: meta-data and network config parsed,
+    user-data and vendor-data with secrets masked (SECRET_KEYS; scripts only described).
+
+    ``documents`` is a CloudInitDocuments or a mapping of NoCloud file names to text (as read
+    back from an ISO), so both sides of a diff are shown the same way.
+    """
+    if isinstance(documents, CloudInitDocuments):
+        texts = dict(zip(NOCLOUD_FILES, (documents.meta_data, documents.user_data,
+                                         documents.network_config, documents.vendor_data)))
+    else:
+        texts = dict(documents)
+
+    def parsed(name):
+        text = texts.get(name)
+        if text is None:
+            return None
+        try:
+            return mask_secrets(load_yaml(text, option=name), SECRET_KEYS)
+        except GhostError:
+            return MASK
+
+    return {
+        "meta_data": parsed("meta-data"),
+        "user_data": _masked_user_data(texts.get("user-data")),
+        "network_config": parsed("network-config"),
+        "vendor_data": _masked_user_data(texts.get("vendor-data")),
+    }

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Connecting to Kubernetes through kubernetes.core. Private to ghost.infra; no compatibility promise.
+
+Every Kubernetes-backed module (KubeVirt, vCluster) takes kubernetes.core's connection options
+(``AUTH_ARG_SPEC``, documented by the ``kubernetes.core.k8s_auth_options`` fragment, with the
+``K8S_AUTH_*`` environment fallbacks) and talks to the API through kubernetes.core's
+``K8sService``. This file holds the three pieces they share:
+
+- ``auth_argument_spec()``: a copy of kubernetes.core's connection argspec;
+- ``connect(module)``: ``K8sService`` over ``get_api_client(module)``, with connection
+  problems raised as GhostError (``module`` is an ``AnsibleK8SModule`` or anything with
+  ``params``, ``check_mode``, ``warn`` and ``requires``);
+- ``api_error_message(exc)``: the API server's own message out of a kubernetes.core
+  CoreException or a kubernetes client ApiException, instead of a raw JSON body.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import re
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
+
+
+_SERVICE_PREFIX = re.compile(r"^Failed to (?:create|retrieve|patch|replace|apply|delete) (?:requested )?object: ")
+
+
+def auth_argument_spec():
+    """kubernetes.core's connection options (kubeconfig, context, host, api_key, ...), copied."""
+    return copy.deepcopy(AUTH_ARG_SPEC)
+
+
+def connect(module):
+    """A kubernetes.core K8sService for the module's connection options; GhostError when that fails."""
+    try:
+        client = get_api_client(module=module)
+    except Exception as exc:  # CoreException, ConfigException, a bad kubeconfig path...
+        raise GhostError("Failed to connect to the Kubernetes API: %s" % api_error_message(exc))
+    return K8sService(client, module)
+
+
+def _body_message(body):
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return body.strip() if isinstance(body, str) and body.strip() else None
+    if isinstance(data, dict) and data.get("message"):
+        return data["message"]
+    return None
+
+
+def api_error_message(exc):
+    """The most useful text for ``exc``: a Status ``message`` from the API server when there is one."""
+    seen = exc
+    while seen is not None:
+        body = getattr(seen, "body", None)
+        if body:
+            message = _body_message(body)
+            if message:
+                status = getattr(seen, "status", None)
+                return "%s (HTTP %s)" % (message, status) if status else message
+        seen = seen.__cause__
+    # K8sService prefixes its own text ("Failed to retrieve requested object: ..."); callers say
+    # what failed themselves.
+    return _SERVICE_PREFIX.sub("", str(exc))
+
+
+def http_status(exc):
+    """HTTP status of the API error behind ``exc`` (following __cause__), or None."""
+    seen = exc
+    while seen is not None:
+        status = getattr(seen, "status", None)
+        if isinstance(status, int):
+            return status
+        seen = seen.__cause__
+    return None

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The local kubeconfig store (``~/.ghost/kubeconfigs``). Private to ghost.infra.
+
+Files are private: written atomically (temporary file in the same folder, mode 0600, fsync,
+``os.replace``) into a folder created with mode 0700. Comparisons read bytes and mode so a
+re-run that would write the same file reports no change. Nothing here imports ansible.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+import tempfile
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def needs_write(path, data):
+    """True when ``path`` is missing, holds other bytes, or is not mode 0600."""
+    try:
+        with open(path, "rb") as handle:
+            current = handle.read()
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        raise GhostError("cannot read %s: %s" % (path, exc), option="kubeconfig_dest")
+    return current != data or mode != FILE_MODE
+
+
+def write_private(path, data):
+    """Write ``data`` (bytes) to ``path`` atomically with mode 0600; create missing folders 0700."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, DIR_MODE)
+            os.chmod(directory, DIR_MODE)  # makedirs honours the umask
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+    except OSError as exc:
+        raise GhostError("cannot write %s: %s" % (path, exc), option="kubeconfig_dest")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise GhostError("cannot write %s: %s" % (path, exc), option="kubeconfig_dest")
+        raise
+
+
+def remove(path):
+    """Delete ``path``; True when a file was there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise GhostError("cannot remove %s: %s" % (path, exc), option="kubeconfig_dest")
+    return True

@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from unittest.mock import Mock
+
+import pytest
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._k8s import service
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+
+class ApiError(Exception):
+    def __init__(self, status, body):
+        super(ApiError, self).__init__("(%d) Reason: whatever" % status)
+        self.status = status
+        self.body = body
+
+
+def chained(outer, cause):
+    try:
+        raise outer from cause
+    except Exception as exc:
+        return exc
+
+
+def test_auth_argument_spec_is_a_copy_of_kubernetes_core():
+    spec = service.auth_argument_spec()
+    assert spec == AUTH_ARG_SPEC
+    spec["api_key"]["no_log"] = False
+    assert AUTH_ARG_SPEC["api_key"]["no_log"] is True
+    assert spec is not AUTH_ARG_SPEC
+
+
+@pytest.mark.parametrize("exc, message", [
+    (ApiError(404, json.dumps({"kind": "Status", "message": "not found"}).encode()), "not found (HTTP 404)"),
+    (ApiError(500, b"plain text body"), "plain text body (HTTP 500)"),
+    (chained(CoreException("Failed to create object: b'...'"), ApiError(422, json.dumps({"message": "denied"}))),
+     "denied (HTTP 422)"),
+    (CoreException("Could not create API client: no config"), "Could not create API client: no config"),
+    (ValueError("boom"), "boom"),
+    (CoreException("Failed to retrieve requested object: HTTPSConnectionPool(host='127.0.0.1', port=1): refused"),
+     "HTTPSConnectionPool(host='127.0.0.1', port=1): refused"),
+])
+def test_api_error_message(exc, message):
+    assert service.api_error_message(exc) == message
+
+
+def test_http_status_follows_the_cause():
+    assert service.http_status(chained(CoreException("x"), ApiError(404, b"{}"))) == 404
+    assert service.http_status(ValueError("x")) is None
+
+
+def test_connect_wraps_client_errors(monkeypatch):
+    def broken(module):
+        raise CoreException("Could not create API client: Invalid kube-config file. No configuration found.")
+    monkeypatch.setattr(service, "get_api_client", broken)
+    with pytest.raises(GhostError) as err:
+        service.connect(Mock())
+    assert str(err.value) == ("Failed to connect to the Kubernetes API: Could not create API client: "
+                              "Invalid kube-config file. No configuration found.")
+
+
+def test_connect_returns_a_k8s_service(monkeypatch):
+    client = Mock()
+    monkeypatch.setattr(service, "get_api_client", lambda module: client)
+    module = Mock()
+    svc = service.connect(module)
+    assert isinstance(svc, service.K8sService)
+    assert svc.client is client and svc.module is module

@@ -16,17 +16,36 @@ __metaclass__ = type
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 TARGETS = pathlib.Path(__file__).resolve().parent / "targets"
-SECRET_ENV = ("VMWARE_PASSWORD", "GHOST_K8S_ADMIN_TOKEN")
+SECRET_ENV = ("VMWARE_PASSWORD",)
+# Service-account tokens (JWTs) of any cluster the targets create, e.g. a vcluster's kubeconfig.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
 
 
 def _targets():
     return sorted(p.name for p in TARGETS.iterdir() if (p / "tasks" / "main.yml").is_file()) if TARGETS.is_dir() else []
+
+
+def _kubeconfig_secrets(path):
+    """Tokens, passwords and client keys in the testbed's admin kubeconfig."""
+    if not path or not os.path.isfile(path):
+        return []
+    with open(path) as handle:
+        config = yaml.safe_load(handle) or {}
+    found = []
+    for user in config.get("users") or []:
+        for key in ("token", "password", "client-key-data"):
+            value = (user.get("user") or {}).get(key)
+            if value:
+                found.append(value)
+    return found
 
 
 def _lines(path):
@@ -69,6 +88,8 @@ def test_target(target, request, tmp_path):
     assert proc.returncode == 0, "target %s failed:\n%s" % (target, tail)
 
     secrets = [env[name] for name in SECRET_ENV if env.get(name)]
+    secrets += _kubeconfig_secrets(env.get("K8S_AUTH_KUBECONFIG"))
     secrets += _lines(TARGETS / target / "secrets")
     leaked = [s for s in secrets if s in proc.stdout]
     assert not leaked, "target %s printed %d secret(s) at -vvv" % (target, len(leaked))
+    assert not JWT.search(proc.stdout), "target %s printed a bearer token at -vvv" % target

@@ -42,7 +42,7 @@ units: venv
 lint: venv
 	$(BIN)/ruff check plugins tests benchmarks tools
 	$(IN_STAGE) sh -c '$(BIN)/ansible-lint --offline --profile production $$(ls -d roles playbooks 2>/dev/null)'
-	$(IN_STAGE) sh -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .'
+	$(IN_STAGE) sh -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .'
 
 integration: venv
 	$(IN_STAGE) $(BIN)/python -m pytest -p no:cacheprovider tests/integration

@@ -76,7 +76,7 @@ testbed-down: venv
 	$(BIN)/python tests/testbed/testbed.py down
 
 demo: testbed-up
-	source .testbed/env.sh && $(BIN)/ansible-playbook -i inventories/local playbooks/demo.yml
+	$(IN_STAGE) bash -c 'source $(CURDIR)/.testbed/env.sh && ansible-playbook -i inventories/local playbooks/demo.yml'
 
 clean:
 	rm -rf build docs/build

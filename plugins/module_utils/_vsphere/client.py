@@ -1,0 +1,663 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The vSphere API client (pyVmomi). Private to ghost.infra; no compatibility promise.
+
+It never touches AnsibleModule: it takes plain arguments, returns the plain records spec.py
+describes and raises GhostError (ApiUnreachableError when the API does not answer, which is
+what the SSH fallback acts on). Reads go through the PropertyCollector: one paged
+RetrievePropertiesEx over a ContainerView for the inventory, one RetrievePropertiesEx for the
+full state of given VMs, so a module run costs a handful of round trips whatever the
+inventory size (pyVmomi's lazy properties would cost one round trip per attribute). Their
+answers are read by soapxml.py (C-accelerated ElementTree) rather than pyVmomi's per-element
+deserializer, through the stub pyVmomi logged in with; pyVmomi serializes the requests and
+makes every other call (tasks, login, views).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import gzip
+import http.client
+import socket
+import ssl
+import time
+import zlib
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._common.imports import optional_import
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.soapxml import (
+    MoRef,
+    SoapFault,
+    as_bool,
+    as_int,
+    as_list,
+    parse_fault,
+    parse_retrieve_result,
+)
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.spec import (
+    POWERED_OFF,
+    POWERED_ON,
+    pick_ip,
+)
+
+PYVMOMI = optional_import("pyVmomi", "pyvmomi")
+PYVMOMI_SUPPORT = optional_import("pyVmomi.VmomiSupport", "pyvmomi")
+PYVIM_CONNECT = optional_import("pyVim.connect", "pyvmomi")
+
+# Seconds one HTTP request to the API may take (connect or answer) before the API counts as
+# not answering. Long operations are tasks, which answer at once.
+REQUEST_TIMEOUT = 60
+# Objects per RetrievePropertiesEx page; the rest come through ContinueRetrievePropertiesEx.
+PAGE_SIZE = 1000
+
+# Properties read for the inventory (finding VMs by name) and for a VM's full state.
+INVENTORY_VM_PROPERTIES = ("name", "parent", "config.template")
+VM_PROPERTIES = (
+    "name", "parent", "config.template", "config.uuid", "config.instanceUuid",
+    "config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device",
+    "config.extraConfig", "config.cpuHotAddEnabled", "config.cpuHotRemoveEnabled",
+    "config.memoryHotAddEnabled", "runtime.powerState", "runtime.host", "guest.ipAddress",
+    "guest.net", "guest.toolsRunningStatus", "datastore", "resourcePool",
+    "snapshot.currentSnapshot",
+)
+
+
+class ApiUnreachableError(GhostError):
+    """The vSphere API did not answer (refused, timed out, no such host, not a vSphere API)."""
+
+
+def _scrub(text, secret):
+    text = str(text)
+    if secret:
+        text = text.replace(secret, "********")
+    return text
+
+
+def _fault_text(exc):
+    """A vSphere fault as ``FaultName: message`` without pyVmomi's multi-line dump."""
+    name = type(exc).__name__.split(".")[-1]
+    msg = getattr(exc, "msg", None) or getattr(exc, "localizedMessage", None)
+    if not msg:
+        faults = getattr(exc, "faultMessage", None) or []
+        msg = "; ".join(getattr(f, "message", "") or "" for f in faults if f) or None
+    return "%s: %s" % (name, msg) if msg else name
+
+
+def _moid(ref):
+    """The moid of a MoRef, a pyVmomi managed object or None."""
+    if isinstance(ref, MoRef):
+        return ref.value or None
+    if ref is None or isinstance(ref, str):
+        return ref or None
+    return ref._moId
+
+
+_SUBTYPES = {}
+
+
+def is_a(wsdl_name, base):
+    """Whether vSphere type ``wsdl_name`` (``VirtualVmxnet3``) is ``base`` (``VirtualEthernetCard``)
+    or derives from it, after pyVmomi's type registry; unknown types are not."""
+    key = (wsdl_name, base)
+    if key not in _SUBTYPES:
+        support = PYVMOMI_SUPPORT.require()
+        try:
+            _SUBTYPES[key] = issubclass(support.GetWsdlType("urn:vim25", wsdl_name),
+                                        support.GetWsdlType("urn:vim25", base))
+        except (KeyError, TypeError, AttributeError):
+            _SUBTYPES[key] = False
+    return _SUBTYPES[key]
+
+
+def from_pyvmomi(value):
+    """A pyVmomi value in soapxml's plain form (the fallback when the raw read is unavailable)."""
+    support = PYVMOMI_SUPPORT.require()
+    if isinstance(value, support.ManagedObject):
+        return MoRef(value._wsdlName, value._moId)
+    if isinstance(value, support.DataObject):
+        out = {"_type": value._wsdlName}
+        for prop in value._GetPropertyList():
+            item = getattr(value, prop.name, None)
+            if item is not None and prop.name not in ("dynamicType", "dynamicProperty"):
+                out[prop.name] = from_pyvmomi(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [from_pyvmomi(item) for item in value]
+    return value
+
+
+def _disk_record(device):
+    backing = device.get("backing") or {}
+    capacity = as_int(device.get("capacityInBytes"))
+    capacity_kb = capacity // 1024 if capacity else as_int(device.get("capacityInKB"), 0)
+    label = (device.get("deviceInfo") or {}).get("label")
+    return {
+        "key": as_int(device.get("key")),
+        "label": label or "disk %s" % device.get("key"),
+        "capacity_kb": capacity_kb,
+        "file": backing.get("fileName"),
+        "thin": as_bool(backing["thinProvisioned"]) if "thinProvisioned" in backing else None,
+        "linked": bool(backing.get("parent")),
+    }
+
+
+def _nic_record(device, networks):
+    backing = device.get("backing") or {}
+    kind = backing.get("_type") or ""
+    network = None
+    if is_a(kind, "VirtualEthernetCardNetworkBackingInfo"):
+        network = backing.get("deviceName") or networks.get(_moid(backing.get("network")))
+    elif is_a(kind, "VirtualEthernetCardDistributedVirtualPortBackingInfo"):
+        port = backing.get("port") or {}
+        network = networks.get(("dvpg", port.get("portgroupKey")))
+    elif is_a(kind, "VirtualEthernetCardOpaqueNetworkBackingInfo"):
+        network = backing.get("opaqueNetworkId")
+    label = (device.get("deviceInfo") or {}).get("label")
+    return {
+        "key": as_int(device.get("key")),
+        "label": label or "nic %s" % device.get("key"),
+        "mac": device.get("macAddress"),
+        "network": network,
+    }
+
+
+def vm_record(moid, props, networks=None):
+    """A VM's properties (``{path: plain value}``) as the plain record spec.py describes."""
+    networks = networks or {}
+    devices = as_list(props.get("config.hardware.device"))
+    disks = [_disk_record(d) for d in devices if is_a(d.get("_type") or "", "VirtualDisk")]
+    nics = [_nic_record(d, networks) for d in devices if is_a(d.get("_type") or "", "VirtualEthernetCard")]
+    disks.sort(key=lambda d: d["key"])
+    nics.sort(key=lambda n: n["key"])
+    extra = {}
+    for option in as_list(props.get("config.extraConfig")):
+        value = option.get("value")
+        extra[option.get("key")] = value if isinstance(value, str) else ("" if value is None else str(value))
+    net_ips = []
+    for nic in as_list(props.get("guest.net")):
+        net_ips.extend(as_list(nic.get("ipAddress")))
+    return {
+        "moid": moid,
+        "name": props.get("name"),
+        "parent": _moid(props.get("parent")),
+        "template": as_bool(props.get("config.template")),
+        "uuid": props.get("config.uuid") or None,
+        "instance_uuid": props.get("config.instanceUuid") or None,
+        "cpu": as_int(props.get("config.hardware.numCPU")),
+        "memory_mb": as_int(props.get("config.hardware.memoryMB")),
+        "cpu_hot_add": as_bool(props.get("config.cpuHotAddEnabled")),
+        "cpu_hot_remove": as_bool(props.get("config.cpuHotRemoveEnabled")),
+        "memory_hot_add": as_bool(props.get("config.memoryHotAddEnabled")),
+        "power_state": props.get("runtime.powerState"),
+        "tools_running": props.get("guest.toolsRunningStatus") == "guestToolsRunning",
+        "guest_ip": props.get("guest.ipAddress") or None,
+        "guest_net_ips": net_ips,
+        "extra_config": extra,
+        "disks": disks,
+        "nics": nics,
+        "datastores": [_moid(d) for d in as_list(props.get("datastore"))],
+        "resource_pool": _moid(props.get("resourcePool")),
+        "host": _moid(props.get("runtime.host")),
+        "current_snapshot": _moid(props.get("snapshot.currentSnapshot")),
+    }
+
+
+class VsphereClient:
+    """A logged-in session. Use ``with VsphereClient.connect(...) as client:`` to log out."""
+
+    def __init__(self, stub, content, *, hostname, port):
+        self._stub = stub
+        self.content = content
+        self.hostname = hostname
+        self.port = port
+        self._devices = {}
+        # Reads bypass pyVmomi's slow deserializer when its stub offers what that needs.
+        self._raw_reads = all(hasattr(stub, name) for name in (
+            "SerializeRequest", "GetConnection", "ReturnConnection", "DropConnections", "cookie", "versionId", "path"))
+
+    # -- session ------------------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, *, hostname, username, password, port=443, validate_certs=True,
+                timeout=REQUEST_TIMEOUT):
+        """Log in; raise GhostError (ApiUnreachableError when nothing answers) without ever
+        including the password."""
+        for option, value, env in (("hostname", hostname, "VMWARE_HOST"), ("username", username, "VMWARE_USER"),
+                                   ("password", password, "VMWARE_PASSWORD")):
+            if not value:
+                raise GhostError("is required: set the option or the environment variable %s" % env, option=option)
+        pyvmomi = PYVMOMI.require()
+        connect = PYVIM_CONNECT.require()
+        vim = pyvmomi.vim
+        where = "%s:%s" % (hostname, port)
+        if validate_certs:
+            context = ssl.create_default_context()
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        # pyVmomi's version probe opens its connection without a timeout: bound it here.
+        default_timeout = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(timeout)
+        try:
+            stub = connect.SmartStubAdapter(host=hostname, port=int(port), sslContext=context,
+                                            httpConnectionTimeout=timeout, connectionPoolTimeout=-1)
+            content = vim.ServiceInstance("ServiceInstance", stub).RetrieveContent()
+            content.sessionManager.Login(username, password, None)
+        except vim.fault.InvalidLogin:
+            raise GhostError("Failed to log in to the vSphere API at %s as '%s': incorrect user name or password"
+                             % (where, username))
+        except vim.fault.NoPermission as exc:
+            raise GhostError("Failed to log in to the vSphere API at %s as '%s': no permission (%s)"
+                             % (where, username, _scrub(_fault_text(exc), password)))
+        except ssl.SSLCertVerificationError as exc:
+            raise GhostError(
+                "Failed to connect to the vSphere API at %s: its TLS certificate is not trusted (%s). "
+                "Add its CA to the system's trust store, or set validate_certs: false for a lab host "
+                "with a self-signed certificate" % (where, exc.verify_message or exc.reason))
+        except ssl.SSLError as exc:
+            raise GhostError("Failed to connect to the vSphere API at %s: TLS handshake failed (%s)"
+                             % (where, exc.reason or exc))
+        except socket.gaierror as exc:
+            raise ApiUnreachableError("Failed to connect to the vSphere API at %s: unknown host (%s)"
+                                      % (where, exc.strerror or exc))
+        except (socket.timeout, TimeoutError):
+            raise ApiUnreachableError("Failed to connect to the vSphere API at %s: no answer within %s seconds"
+                                      % (where, timeout))
+        except (OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise ApiUnreachableError("Failed to connect to the vSphere API at %s: %s" % (where, _scrub(reason, password)))
+        except vim.fault.VimFault as exc:
+            raise GhostError("Failed to log in to the vSphere API at %s as '%s': %s"
+                             % (where, username, _scrub(_fault_text(exc), password)))
+        except Exception as exc:  # pyVmomi raises a bare Exception when no vSphere API answers
+            text = _scrub(exc, password)
+            if "is not a VIM server" in text:
+                raise ApiUnreachableError("Failed to connect to the vSphere API at %s: no vSphere API answers "
+                                          "there (%s)" % (where, text))
+            raise GhostError("Failed to connect to the vSphere API at %s: %s: %s" % (where, type(exc).__name__, text))
+        finally:
+            socket.setdefaulttimeout(default_timeout)
+        return cls(stub, content, hostname=hostname, port=port)
+
+    def close(self):
+        """Log out (vCenter keeps sessions otherwise); errors are ignored."""
+        try:
+            self.content.sessionManager.Logout()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    @property
+    def is_vcenter(self):
+        return self.content.about.apiType == "VirtualCenter"
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _ref(self, kind, moid):
+        """A managed object reference of type ``kind`` (``VirtualMachine``, ``vm.Snapshot``)."""
+        cls = PYVMOMI.require().vim
+        for part in kind.split("."):
+            cls = getattr(cls, part)
+        return cls(moid, self._stub)
+
+    def _call(self, what, func, *args, **kwargs):
+        """Call the API; faults and lost connections become GhostError naming ``what``."""
+        vmodl = PYVMOMI.require().vmodl
+        try:
+            return func(*args, **kwargs)
+        except vmodl.MethodFault as exc:
+            raise GhostError("%s: %s" % (what, _fault_text(exc)))
+        except (OSError, http.client.HTTPException) as exc:
+            raise GhostError("%s: the vSphere API connection failed: %s" % (what, exc))
+
+    def _post(self, method, args):
+        """POST one PropertyCollector method through pyVmomi's stub (its serializer, session
+        cookie and connection pool) and return (HTTP status, body) unparsed."""
+        stub = self._stub
+        info = PYVMOMI.require().vmodl.query.PropertyCollector._GetMethodInfo(method)
+        body = stub.SerializeRequest(self.content.propertyCollector, info, args)
+        headers = {"SOAPAction": stub.versionId, "Content-Type": "text/xml; charset=UTF-8",
+                   "Accept-Encoding": "gzip, deflate"}
+        if stub.cookie:
+            headers["Cookie"] = stub.cookie
+        conn = stub.GetConnection()
+        try:
+            conn.request("POST", stub.path, body, headers)
+            response = conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            stub.DropConnections()
+            raise
+        stub.ReturnConnection(conn)
+        encoding = (response.getheader("Content-Encoding") or "identity").lower()
+        if encoding == "gzip":
+            data = gzip.decompress(data)
+        elif encoding == "deflate":
+            data = zlib.decompress(data)
+        return response.status, data
+
+    def _page(self, what, method, args):
+        """One page of a PropertyCollector read as (token, [(MoRef, {path: plain value})])."""
+        if not self._raw_reads:
+            result = self._call(what, getattr(self.content.propertyCollector, method), *args)
+            if result is None:
+                return None, []
+            return result.token, [(from_pyvmomi(o.obj), {p.name: from_pyvmomi(p.val) for p in o.propSet or []})
+                                  for o in result.objects or []]
+        try:
+            status, data = self._post(method, args)
+            if status == 500:
+                raise parse_fault(data)
+            if status != 200:
+                raise GhostError("%s: the vSphere API answered HTTP %s" % (what, status))
+            return parse_retrieve_result(data)
+        except SoapFault as exc:
+            raise GhostError("%s: %s" % (what, exc))
+        except (OSError, http.client.HTTPException) as exc:
+            raise GhostError("%s: the vSphere API connection failed: %s" % (what, exc))
+
+    def _retrieve(self, what, object_specs, property_specs):
+        """One paged RetrievePropertiesEx; yields ``(MoRef, {path: plain value})``."""
+        pc = PYVMOMI.require().vmodl.query.PropertyCollector
+        spec = pc.FilterSpec(objectSet=object_specs, propSet=property_specs)
+        options = pc.RetrieveOptions(maxObjects=PAGE_SIZE)
+        token, objects = self._page(what, "RetrievePropertiesEx", [[spec], options])
+        while True:
+            yield from objects
+            if not token:
+                break
+            token, objects = self._page(what, "ContinueRetrievePropertiesEx", [token])
+
+    def _view_specs(self, view, properties):
+        """Object and property specs walking a ContainerView; ``properties`` maps a type to
+        its property paths."""
+        vim, vmodl = PYVMOMI.require().vim, PYVMOMI.require().vmodl
+        pc = vmodl.query.PropertyCollector
+        traverse = pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
+        objects = [pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])]
+        props = [pc.PropertySpec(type=getattr(vim, kind), pathSet=list(paths), all=False)
+                 for kind, paths in properties.items()]
+        return objects, props
+
+    def _collect_view(self, what, root, properties):
+        """Everything of the types in ``properties`` below ``root`` in one paged call."""
+        vim = PYVMOMI.require().vim
+        manager = self.content.viewManager
+        types = [getattr(vim, kind) for kind in properties]
+        view = self._call(what, manager.CreateContainerView, root, types, True)
+        try:
+            objects, props = self._view_specs(view, properties)
+            return list(self._retrieve(what, objects, props))
+        finally:
+            try:
+                view.DestroyView()
+            except Exception:
+                pass
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def inventory(self, *, full=False):
+        """Datacenters, folders, networks and every VM (records as in spec.py): ONE paged
+        RetrievePropertiesEx over a ContainerView of the root folder. ``full`` reads every VM
+        property (info module); otherwise only what finds a VM by name."""
+        vm_props = VM_PROPERTIES if full else INVENTORY_VM_PROPERTIES
+        if full:
+            vm_props = tuple(p for p in vm_props if p != "snapshot.currentSnapshot")
+        properties = {
+            "VirtualMachine": vm_props,
+            "Folder": ("name", "parent"),
+            "Datacenter": ("name", "parent", "vmFolder"),
+            "Network": ("name",),
+            "DistributedVirtualPortgroup": ("key",),
+        }
+        found = self._collect_view("Failed to read the vSphere inventory", self.content.rootFolder, properties)
+        out = {"datacenters": {}, "folders": {}, "networks": {}, "vms": []}
+        vm_props_by_moid = []
+        for ref, props in found:
+            moid = ref.value
+            if is_a(ref.type, "VirtualMachine"):
+                vm_props_by_moid.append((moid, props))
+            elif is_a(ref.type, "Datacenter"):
+                out["datacenters"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent")),
+                                            "vm_folder": _moid(props.get("vmFolder"))}
+            elif is_a(ref.type, "Folder"):
+                out["folders"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent"))}
+            elif is_a(ref.type, "Network"):
+                out["networks"][moid] = props.get("name")
+                if props.get("key"):
+                    out["networks"][("dvpg", props["key"])] = props.get("name")
+        for moid, props in vm_props_by_moid:
+            if full:
+                out["vms"].append(vm_record(moid, props, out["networks"]))
+            else:
+                out["vms"].append({"moid": moid, "name": props.get("name"), "parent": _moid(props.get("parent")),
+                                   "template": as_bool(props.get("config.template"))})
+        return out
+
+    def read_vms(self, moids, networks=None):
+        """Full records of the VMs ``moids`` in ONE RetrievePropertiesEx, in that order;
+        a VM that is gone is left out."""
+        vmodl = PYVMOMI.require().vmodl
+        pc = vmodl.query.PropertyCollector
+        vim = PYVMOMI.require().vim
+        objects = [pc.ObjectSpec(obj=self._ref("VirtualMachine", m), skip=False) for m in moids]
+        props = [pc.PropertySpec(type=vim.VirtualMachine, pathSet=list(VM_PROPERTIES), all=False)]
+        found = {}
+        try:
+            for ref, values in self._retrieve("Failed to read VM state", objects, props):
+                found[ref.value] = values
+        except GhostError as exc:
+            if "ManagedObjectNotFound" not in str(exc) or len(moids) != 1:
+                raise
+        return [vm_record(moid, found[moid], networks) for moid in moids if moid in found]
+
+    def placement(self, datacenter):
+        """Resource pools, compute resources, hosts, datastores and networks of a datacenter
+        (plain, for spec.clone_request) in ONE paged RetrievePropertiesEx."""
+        properties = {
+            "ResourcePool": ("name", "parent", "owner"),
+            "ComputeResource": ("name", "resourcePool", "host"),
+            "HostSystem": ("name", "parent"),
+            "Datastore": ("name", "summary.accessible"),
+            "Network": ("name",),
+            "DistributedVirtualPortgroup": ("key", "config.distributedVirtualSwitch"),
+            "DistributedVirtualSwitch": ("uuid",),
+        }
+        found = self._collect_view("Failed to read the datacenter's resources",
+                                   self._ref("Datacenter", datacenter), properties)
+        out = {"pools": {}, "compute": {}, "hosts": {}, "datastores": {}, "networks": {}}
+        switches = {}
+        portgroups = []
+        for ref, props in found:
+            moid, kind = ref.value, ref.type
+            if is_a(kind, "ResourcePool"):
+                out["pools"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent")),
+                                      "owner": _moid(props.get("owner"))}
+            elif is_a(kind, "ComputeResource"):
+                out["compute"][moid] = {"name": props.get("name"), "resource_pool": _moid(props.get("resourcePool")),
+                                        "hosts": [_moid(h) for h in as_list(props.get("host"))]}
+            elif is_a(kind, "HostSystem"):
+                out["hosts"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent"))}
+            elif is_a(kind, "Datastore"):
+                accessible = props.get("summary.accessible")
+                out["datastores"][moid] = {"name": props.get("name"),
+                                           "accessible": None if accessible is None else as_bool(accessible)}
+            elif is_a(kind, "DistributedVirtualSwitch"):
+                switches[moid] = props.get("uuid")
+            elif is_a(kind, "Network"):
+                network = "standard"
+                if is_a(kind, "DistributedVirtualPortgroup"):
+                    network = "distributed"
+                    portgroups.append((moid, _moid(props.get("config.distributedVirtualSwitch"))))
+                elif is_a(kind, "OpaqueNetwork"):
+                    network = "opaque"
+                out["networks"][moid] = {"name": props.get("name"), "kind": network, "key": props.get("key")}
+        for moid, switch in portgroups:
+            out["networks"][moid]["switch_uuid"] = switches.get(switch)
+        return out
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def _wait_task(self, task, what, timeout=3600):
+        """Wait for a task; return its result or raise GhostError with the fault."""
+        delay, deadline = 0.05, time.monotonic() + timeout
+        while True:
+            info = self._call(what, lambda: task.info)
+            if info.state == "success":
+                return info.result
+            if info.state == "error":
+                raise GhostError("%s: %s" % (what, _fault_text(info.error) if info.error else "the task failed"))
+            if time.monotonic() > deadline:
+                raise GhostError("%s: the task did not finish within %s seconds" % (what, timeout))
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _device(self, moid, key):
+        """The pyVmomi device ``key`` of a VM, for an edit in a config spec (read once per VM,
+        only when a disk or NIC changes)."""
+        if moid not in self._devices:
+            vm = self._ref("VirtualMachine", moid)
+            devices = self._call("Failed to read the devices of %s" % moid, lambda: vm.config.hardware.device)
+            self._devices[moid] = {d.key: d for d in devices or []}
+        try:
+            return self._devices[moid][key]
+        except KeyError:
+            raise GhostError("device %s of %s does not exist" % (key, moid))
+
+    def _nic_backing(self, network):
+        vim = PYVMOMI.require().vim
+        card = vim.vm.device.VirtualEthernetCard
+        if network["kind"] == "distributed":
+            port = vim.dvs.PortConnection(portgroupKey=network["key"], switchUuid=network.get("switch_uuid"))
+            return card.DistributedVirtualPortBackingInfo(port=port)
+        if network["kind"] == "opaque":
+            raise GhostError("opaque (NSX) networks are not supported", option="network")
+        return card.NetworkBackingInfo(deviceName=network["name"], network=self._ref("Network", network["moid"]))
+
+    def _config_spec(self, moid, request):
+        """A ConfigSpec for cpu/memory_mb/disk/nic/extra_config of a plain request."""
+        vim = PYVMOMI.require().vim
+        spec = vim.vm.ConfigSpec()
+        if request.get("cpu"):
+            spec.numCPUs = int(request["cpu"])
+        if request.get("memory_mb"):
+            spec.memoryMB = int(request["memory_mb"])
+        if request.get("extra_config"):
+            spec.extraConfig = [vim.option.OptionValue(key=k, value=v)
+                                for k, v in sorted(request["extra_config"].items())]
+        changes = []
+        if request.get("disk"):
+            disk = self._device(moid, request["disk"]["key"])
+            disk.capacityInKB = int(request["disk"]["capacity_kb"])
+            disk.capacityInBytes = int(request["disk"]["capacity_kb"]) * 1024
+            changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=disk))
+        if request.get("nic"):
+            nic = self._device(moid, request["nic"]["key"])
+            nic.backing = self._nic_backing(request["nic"]["network"])
+            changes.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic))
+        if changes:
+            spec.deviceChange = changes
+        return spec
+
+    def clone(self, request):
+        """Clone ``request["template"]`` (spec.clone_request) with the guestinfo keys in the
+        clone spec's extraConfig, so the first boot sees them. Returns the new VM's moid."""
+        vim = PYVMOMI.require().vim
+        what = "Failed to clone VM '%s'" % request["name"]
+        location = vim.vm.RelocateSpec(pool=self._ref("ResourcePool", request["pool"]))
+        if request.get("datastore"):
+            location.datastore = self._ref("Datastore", request["datastore"])
+        spec = vim.vm.CloneSpec(location=location, powerOn=bool(request["power_on"]), template=False,
+                                config=self._config_spec(request["template"], request))
+        if request.get("linked_clone"):
+            location.diskMoveType = "createNewChildDiskBacking"
+            spec.snapshot = self._ref("vm.Snapshot", request["snapshot"])
+        source = self._ref("VirtualMachine", request["template"])
+        task = self._call(what, source.CloneVM_Task, folder=self._ref("Folder", request["folder"]),
+                          name=request["name"], spec=spec)
+        return _moid(self._wait_task(task, what))
+
+    def reconfigure(self, moid, request, name):
+        what = "Failed to reconfigure VM '%s'" % name
+        vm = self._ref("VirtualMachine", moid)
+        task = self._call(what, vm.ReconfigVM_Task, spec=self._config_spec(moid, request))
+        self._wait_task(task, what)
+
+    def power_on(self, moid, name):
+        what = "Failed to power on VM '%s'" % name
+        vm = self._ref("VirtualMachine", moid)
+        self._wait_task(self._call(what, vm.PowerOnVM_Task), what)
+
+    def power_off(self, moid, name):
+        what = "Failed to power off VM '%s'" % name
+        vm = self._ref("VirtualMachine", moid)
+        self._wait_task(self._call(what, vm.PowerOffVM_Task), what)
+
+    def _power_state(self, moid):
+        vmodl = PYVMOMI.require().vmodl
+        pc = vmodl.query.PropertyCollector
+        vim = PYVMOMI.require().vim
+        objects = [pc.ObjectSpec(obj=self._ref("VirtualMachine", moid), skip=False)]
+        props = [pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"], all=False)]
+        for _ref, values in self._retrieve("Failed to read the power state", objects, props):
+            return values.get("runtime.powerState")
+        return None
+
+    def shutdown(self, record, timeout):
+        """Shut the guest down through VMware Tools, wait up to ``timeout`` seconds, then power
+        off hard. Returns ``"guest"`` or ``"hard"`` (how it went down)."""
+        moid, name = record["moid"], record["name"]
+        if record.get("tools_running") and timeout > 0:
+            vm = self._ref("VirtualMachine", moid)
+            try:
+                self._call("shut down", vm.ShutdownGuest)
+            except GhostError:
+                pass  # Tools went away or refused: fall through to the hard power-off
+            else:
+                deadline = time.monotonic() + timeout
+                delay = 0.1
+                while time.monotonic() < deadline:
+                    if self._power_state(moid) == POWERED_OFF:
+                        return "guest"
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+        if self._power_state(moid) != POWERED_OFF:
+            self.power_off(moid, name)
+        return "hard"
+
+    def destroy(self, moid, name):
+        what = "Failed to delete VM '%s'" % name
+        vm = self._ref("VirtualMachine", moid)
+        self._wait_task(self._call(what, vm.Destroy_Task), what)
+
+    def wait_for_ip(self, moid, name, timeout, networks=None):
+        """Poll until the guest reports a usable IPv4 address (spec.pick_ip); return the
+        record. Raises GhostError after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            records = self.read_vms([moid], networks)
+            if not records:
+                raise GhostError("Failed to wait for an IP address of VM '%s': it is gone" % name)
+            record = records[0]
+            if pick_ip(record):
+                return record
+            if record.get("power_state") != POWERED_ON:
+                raise GhostError("Failed to wait for an IP address of VM '%s': it is %s" % (name, record.get("power_state")))
+            if time.monotonic() >= deadline:
+                raise GhostError("Failed to wait for an IP address of VM '%s': none within %s seconds "
+                                 "(link-local addresses do not count)" % (name, timeout),
+                                 details={"vm_moid": moid})
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)

@@ -1,0 +1,402 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import copy
+import json
+import struct
+
+import pytest
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import decode_guestinfo
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner, spec
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import ApiUnreachableError
+
+GB = spec.KB_PER_GB
+PASSWORD_HASH = "$6$unit$" + "h" * 86
+
+
+def ssh_key():
+    blob = struct.pack(">I", 11) + b"ssh-ed25519" + struct.pack(">I", 32) + b"k" * 32
+    return "ssh-ed25519 %s unit@test" % base64.b64encode(blob).decode()
+
+
+CLOUD_INIT = {"hostname": "web1", "ssh_authorized_keys": [ssh_key()], "ip": "192.0.2.10/24",
+              "gateway": "192.0.2.1", "dns": ["192.0.2.53"], "password_hash": PASSWORD_HASH}
+
+
+def vm_record(moid, name, parent="group-3", **overrides):
+    base = {
+        "moid": moid, "name": name, "parent": parent, "template": False, "uuid": "uuid-" + moid,
+        "instance_uuid": "iuuid-" + moid, "cpu": 2, "memory_mb": 2048, "cpu_hot_add": False,
+        "cpu_hot_remove": False, "memory_hot_add": False, "power_state": spec.POWERED_OFF,
+        "tools_running": False, "guest_ip": None, "guest_net_ips": [], "extra_config": {},
+        "disks": [{"key": 2000, "label": "Hard disk 1", "capacity_kb": 10 * GB,
+                   "file": "[ds1] %s/%s.vmdk" % (name, name), "thin": True, "linked": False}],
+        "nics": [{"key": 4000, "label": "Network adapter 1", "mac": "00:50:56:00:00:01", "network": "VM Network"}],
+        "datastores": ["datastore-1"], "resource_pool": "resgroup-1", "host": "host-1", "current_snapshot": None,
+    }
+    base.update(overrides)
+    return base
+
+
+class FakeClient:
+    """Plays the vSphere API for the runner: an in-memory inventory; records every call."""
+
+    def __init__(self):
+        self.calls = []
+        self.next_id = 100
+        self.closed = False
+        self.ip = None
+        self.inv = {
+            "datacenters": {"ha-datacenter": {"name": "ha-datacenter", "parent": "ha-folder-root", "vm_folder": "group-3"}},
+            "folders": {"group-3": {"name": "vm", "parent": "ha-datacenter"}},
+            "networks": {},
+        }
+        self.vms = {
+            "vm-1": vm_record("vm-1", "tmpl", template=True, current_snapshot="snapshot-1",
+                              extra_config={"guestinfo.vendordata": "OLD", "guestinfo.vendordata.encoding": "base64"}),
+            "vm-2": vm_record("vm-2", "legacy", power_state=spec.POWERED_ON),
+        }
+        self.placement_data = {
+            "pools": {"pool-1": {"name": "Resources", "parent": "compute-1", "owner": "compute-1"}},
+            "compute": {"compute-1": {"name": "esxi", "resource_pool": "pool-1", "hosts": ["host-1"]}},
+            "hosts": {"host-1": {"name": "esxi", "parent": "compute-1"}},
+            "datastores": {"datastore-1": {"name": "ds1", "accessible": True}},
+            "networks": {"network-1": {"name": "VM Network", "kind": "standard", "key": None}},
+        }
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.closed = True
+        return False
+
+    def inventory(self, full=False):
+        self.calls.append(("inventory", full))
+        out = copy.deepcopy(self.inv)
+        if full:
+            out["vms"] = [copy.deepcopy(r) for r in self.vms.values()]
+        else:
+            out["vms"] = [{k: r[k] for k in ("moid", "name", "parent", "template")} for r in self.vms.values()]
+        return out
+
+    def read_vms(self, moids, networks=None):
+        self.calls.append(("read_vms", tuple(moids)))
+        return [copy.deepcopy(self.vms[m]) for m in moids if m in self.vms]
+
+    def placement(self, datacenter):
+        self.calls.append(("placement", datacenter))
+        return copy.deepcopy(self.placement_data)
+
+    def clone(self, request):
+        self.calls.append(("clone", copy.deepcopy(request)))
+        moid = "vm-%d" % self.next_id
+        self.next_id += 1
+        source = self.vms[request["template"]]
+        extra = dict(source["extra_config"])
+        extra.update(request["extra_config"])
+        extra = {k: v for k, v in extra.items() if v != ""}
+        disks = copy.deepcopy(source["disks"])
+        if request["disk"]:
+            disks[0]["capacity_kb"] = request["disk"]["capacity_kb"]
+        self.vms[moid] = vm_record(moid, request["name"], parent=request["folder"], extra_config=extra,
+                                   cpu=request["cpu"] or source["cpu"], memory_mb=request["memory_mb"] or source["memory_mb"],
+                                   disks=disks,
+                                   power_state=spec.POWERED_ON if request["power_on"] else spec.POWERED_OFF)
+        return moid
+
+    def reconfigure(self, moid, request, name):
+        self.calls.append(("reconfigure", moid, copy.deepcopy(request)))
+        vm = self.vms[moid]
+        for key in ("cpu", "memory_mb"):
+            if request.get(key):
+                vm[key] = request[key]
+        for key, value in (request.get("extra_config") or {}).items():
+            if value:
+                vm["extra_config"][key] = value
+            else:
+                vm["extra_config"].pop(key, None)
+        if request.get("disk"):
+            vm["disks"][0]["capacity_kb"] = request["disk"]["capacity_kb"]
+
+    def power_on(self, moid, name):
+        self.calls.append(("power_on", moid))
+        self.vms[moid]["power_state"] = spec.POWERED_ON
+
+    def power_off(self, moid, name):
+        self.calls.append(("power_off", moid))
+        self.vms[moid]["power_state"] = spec.POWERED_OFF
+
+    def shutdown(self, record, timeout):
+        self.calls.append(("shutdown", record["moid"], timeout))
+        self.vms[record["moid"]]["power_state"] = spec.POWERED_OFF
+        return "guest" if record.get("tools_running") else "hard"
+
+    def destroy(self, moid, name):
+        self.calls.append(("destroy", moid))
+        del self.vms[moid]
+
+    def wait_for_ip(self, moid, name, timeout, networks=None):
+        self.calls.append(("wait_for_ip", moid, timeout))
+        if not self.ip:
+            raise GhostError("Failed to wait for an IP address of VM '%s'" % name)
+        self.vms[moid]["guest_ip"] = self.ip
+        return copy.deepcopy(self.vms[moid])
+
+    def writes(self):
+        return [c for c in self.calls if c[0] not in ("inventory", "read_vms", "placement")]
+
+
+def params(**overrides):
+    base = {"hostname": "esxi", "username": "root", "password": "pw", "port": 443, "validate_certs": False,
+            "name": "web1", "state": "poweredon", "template": "tmpl", "datacenter": None, "folder": None,
+            "resource_pool": None, "datastore": None, "network": None, "cpu": None, "memory_mb": None,
+            "disk_gb": None, "linked_clone": False, "cloud_init": copy.deepcopy(CLOUD_INIT), "guestinfo": None,
+            "wait_for_ip": False, "wait_timeout": 300, "shutdown_timeout": 120, "force": False, "fallback": "none"}
+    base.update(overrides)
+    return base
+
+
+def no_secrets(result, client):
+    text = json.dumps(result)
+    for record in client.vms.values():
+        for key, value in record["extra_config"].items():
+            if key.startswith("guestinfo.") and len(value) > 12:
+                assert value not in text, key
+    assert PASSWORD_HASH not in text
+
+
+def test_check_mode_creates_nothing():
+    client = FakeClient()
+    result = runner.ensure_vm(client, params(), check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert client.writes() == []
+    vm = result["vm"]
+    assert (vm["name"], vm["moid"], vm["power_state"], vm["managed"]) == ("web1", None, "poweredOn", True)
+    assert vm["guestinfo"] == dict.fromkeys(("guestinfo.metadata", "guestinfo.metadata.encoding",
+                                             "guestinfo.userdata", "guestinfo.userdata.encoding"), MASK)
+    after = result["diff"]["after"]
+    assert after["cloud_init"]["network_config"]["ethernets"]["ens192"]["addresses"] == ["192.0.2.10/24"]
+    assert after["cloud_init"]["user_data"]["cloud_config"]["users"][0]["passwd"] == MASK
+    assert result["diff"]["before"] == {}
+    no_secrets(result, client)
+
+
+def test_create_puts_guestinfo_in_the_clone_spec():
+    client = FakeClient()
+    params_ = params()
+    frozen = copy.deepcopy(params_)
+    result = runner.ensure_vm(client, params_)
+    assert params_ == frozen  # options are never modified
+    clones = [c[1] for c in client.calls if c[0] == "clone"]
+    assert len(clones) == 1
+    request = clones[0]
+    assert request["power_on"] is True
+    assert request["pool"] == "pool-1" and request["datastore"] == "datastore-1" and request["folder"] == "group-3"
+    extra = request["extra_config"]
+    assert extra[spec.MANAGED_KEY] == "true"
+    # the template's stale vendordata is cleared in the same call
+    assert extra["guestinfo.vendordata"] == "" and extra["guestinfo.vendordata.encoding"] == ""
+    decoded = decode_guestinfo({k: v for k, v in extra.items() if v})
+    assert decoded["meta_data"]["local-hostname"] == "web1"
+    assert decoded["network_config"]["ethernets"]["ens192"]["nameservers"]["addresses"] == ["192.0.2.53"]
+    assert ssh_key() in decoded["user_data"]
+    assert [c[0] for c in client.writes()] == ["clone"]  # no clone-then-reconfigure
+    assert result["changed"] is True
+    assert result["vm"]["moid"] == "vm-100"
+    assert result["vm"]["managed"] is True
+    no_secrets(result, client)
+
+
+def test_rerun_is_unchanged_with_two_reads():
+    client = FakeClient()
+    runner.ensure_vm(client, params())
+    client.calls = []
+    result = runner.ensure_vm(client, params(), diff=True)
+    assert result["changed"] is False
+    assert result["changes"] == []
+    assert client.calls == [("inventory", False), ("read_vms", ("vm-100",))]
+    assert result["diff"]["before"] == result["diff"]["after"]
+    no_secrets(result, client)
+
+
+def test_changed_cloud_init_on_a_running_vm_needs_force():
+    client = FakeClient()
+    runner.ensure_vm(client, params())
+    changed = params(cloud_init=dict(CLOUD_INIT, ip="192.0.2.11/24"))
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, changed)
+    assert "need the VM powered off" in str(err.value)
+    assert "guestinfo.metadata" in str(err.value)
+    assert "guestinfo.userdata:" not in str(err.value)  # user-data did not change
+    client.calls = []
+    result = runner.ensure_vm(client, dict(changed, force=True))
+    assert [c[0] for c in client.writes()] == ["shutdown", "reconfigure", "power_on"]
+    assert result["vm"]["power_state"] == "poweredOn"
+    decoded = decode_guestinfo(client.vms["vm-100"]["extra_config"])
+    assert decoded["network_config"]["ethernets"]["ens192"]["addresses"] == ["192.0.2.11/24"]
+    assert any("powered off hard" in w for w in result["warnings"])
+
+
+def test_poweredoff_restarted_poweredon():
+    client = FakeClient()
+    runner.ensure_vm(client, params())
+    off = runner.ensure_vm(client, params(state="poweredoff"))
+    assert off["changed"] is True and off["vm"]["power_state"] == "poweredOff"
+    assert off["changes"] == ["power_state: poweredOn -> poweredOff"]
+    assert runner.ensure_vm(client, params(state="poweredoff"))["changed"] is False
+    restarted = runner.ensure_vm(client, params(state="restarted"))
+    assert restarted["changed"] is True and restarted["vm"]["power_state"] == "poweredOn"
+    client.calls = []
+    again = runner.ensure_vm(client, params(state="restarted"))
+    assert [c[0] for c in client.writes()] == ["shutdown", "power_on"]
+    assert again["changes"] == ["power_state: restarted"]
+    assert runner.ensure_vm(client, params(state="poweredon"))["changed"] is False
+
+
+def test_cpu_memory_change_while_off_needs_no_force():
+    client = FakeClient()
+    runner.ensure_vm(client, params(state="poweredoff"))
+    result = runner.ensure_vm(client, params(state="present", cpu=4, memory_mb=4096))
+    assert result["changes"] == ["cpu: 2 -> 4", "memory_mb: 2048 -> 4096"]
+    assert [c[0] for c in client.writes()][-1] == "reconfigure"
+    assert (result["vm"]["cpu"], result["vm"]["memory_mb"], result["vm"]["power_state"]) == (4, 4096, "poweredOff")
+
+
+def test_wait_for_ip():
+    client = FakeClient()
+    client.ip = "192.0.2.10"
+    result = runner.ensure_vm(client, params(wait_for_ip=True, wait_timeout=30))
+    assert result["vm"]["ip_address"] == "192.0.2.10"
+    assert ("wait_for_ip", "vm-100", 30) in client.calls
+    off = runner.ensure_vm(client, params(state="poweredoff", wait_for_ip=True))
+    assert any("not powered on" in w for w in off["warnings"])
+
+
+def test_absent_rules():
+    client = FakeClient()
+    runner.ensure_vm(client, params(state="poweredoff"))
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params(name="legacy", state="absent"))
+    assert "not created by ghost.infra" in str(err.value) and "powered on" in str(err.value)
+    assert "vm-2" in client.vms
+    check = runner.ensure_vm(client, params(state="absent"), check_mode=True)
+    assert check["changed"] is True and "vm-100" in client.vms
+    gone = runner.ensure_vm(client, params(state="absent"), diff=True)
+    assert gone["changed"] is True and gone["vm"] == {}
+    assert gone["diff"]["after"] == {}
+    assert runner.ensure_vm(client, params(state="absent"))["changed"] is False
+    forced = runner.ensure_vm(client, params(name="legacy", state="absent", force=True))
+    assert forced["changed"] is True
+    assert [c[0] for c in client.writes()][-2:] == ["power_off", "destroy"]
+
+
+def test_errors_for_missing_template_and_templates():
+    client = FakeClient()
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params(template="nope"))
+    assert str(err.value) == "Failed to create VM 'web1': template 'nope' does not exist in datacenter 'ha-datacenter'"
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params(template=None))
+    assert "no template is given" in str(err.value)
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params(name="tmpl"))
+    assert "is a template" in str(err.value)
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params(datastore="nope"))
+    assert str(err.value).startswith("Failed to create VM 'web1': datastore: datastore 'nope' does not exist")
+    assert client.writes() == []
+
+
+def test_name_with_folder_path():
+    client = FakeClient()
+    client.inv["folders"]["group-4"] = {"name": "lab", "parent": "group-3"}
+    result = runner.ensure_vm(client, params(name="lab/web1", cloud_init=None))
+    assert result["vm"]["name"] == "web1"
+    assert result["vm"]["folder"] == "/ha-datacenter/vm/lab"
+
+
+def test_raw_guestinfo_is_live_and_masked():
+    client = FakeClient()
+    runner.ensure_vm(client, params(cloud_init=None))
+    result = runner.ensure_vm(client, params(cloud_init=None, guestinfo={"role": "supersecretvalue"}))
+    assert result["changes"] == ["guestinfo.role: None -> %s" % MASK]
+    assert [c[0] for c in client.writes()][-1] == "reconfigure"  # no power cycle
+    assert result["vm"]["guestinfo"] == {"guestinfo.role": MASK}
+    assert "supersecretvalue" not in json.dumps(result)
+
+
+def test_vm_info_filters_and_masks():
+    client = FakeClient()
+    runner.ensure_vm(client, params())
+    result = runner.vm_info(client, {"name": "web*", "folder": None})
+    assert [vm["name"] for vm in result["vms"]] == ["web1"]
+    assert client.calls[-1] == ("inventory", True)
+    assert set(result["vms"][0]["guestinfo"].values()) == {MASK}
+    assert [vm["name"] for vm in runner.vm_info(client, {"name": None, "folder": "/ha-datacenter/vm"})["vms"]] == [
+        "legacy", "tmpl", "web1"]
+    no_secrets(result, client)
+
+
+class FakeVimCmd:
+    def __init__(self):
+        self.calls = []
+
+    def list_vms(self):
+        return [{"vmid": "5", "name": "web1"}]
+
+    def power_state(self, vmid):
+        return spec.POWERED_ON if "power_off" not in self.calls else spec.POWERED_OFF
+
+    def power_off(self, vmid):
+        self.calls.append("power_off")
+
+    def destroy(self, vmid):
+        self.calls.append("destroy")
+
+
+def unreachable(**kwargs):
+    raise ApiUnreachableError("Failed to connect to the vSphere API at esxi:443: Connection refused")
+
+
+def test_fallback_to_ssh_when_the_api_does_not_answer():
+    vim = FakeVimCmd()
+    result = runner.esxi_vm(params(state="poweredoff", fallback="ssh", shutdown_timeout=0), connect=unreachable,
+                            vim_cmd_factory=lambda p: vim)
+    assert result["fallback"] == "ssh"
+    assert result["changed"] is True
+    assert vim.calls == ["power_off"]
+    assert "Connection refused" in result["warnings"][0]
+    assert "SSH fallback" in result["warnings"][0]
+
+
+def test_no_fallback_unless_asked_and_not_for_present():
+    with pytest.raises(ApiUnreachableError):
+        runner.esxi_vm(params(), connect=unreachable, vim_cmd_factory=None)
+    with pytest.raises(GhostError) as err:
+        runner.esxi_vm(params(state="present", fallback="ssh"), connect=unreachable, vim_cmd_factory=None)
+    assert "only handles state poweredon, poweredoff, restarted, absent" in str(err.value)
+
+
+def test_login_errors_never_fall_back():
+    def bad_login(**kwargs):
+        raise GhostError("Failed to log in")
+
+    with pytest.raises(GhostError):
+        runner.esxi_vm(params(fallback="ssh"), connect=bad_login, vim_cmd_factory=lambda p: pytest.fail("no ssh"))
+
+
+def test_connected_client_is_closed():
+    client = FakeClient()
+    runner.esxi_vm(params(), connect=lambda **kw: client, vim_cmd_factory=None)
+    assert client.closed is True

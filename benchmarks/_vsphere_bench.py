@@ -6,7 +6,7 @@
 
 Each benchmark starts its OWN simulator (the testbed's vcsim binary, $GHOST_CACHE/bin/vcsim)
 on a free 127.0.0.1 port with a random password and stops it by PID when done. Playbooks run
-with the venv's ansible-playbook against the staged collection (make stage) and the
+with the venv's ansible-playbook against a staged copy of the collection (tools/in-stage) and the
 community.vmware copy the `ansible` package ships.
 """
 
@@ -43,7 +43,7 @@ def vcsim_binary():
 def collections_path():
     path = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(ROOT / "build" / "collections")
     if not (pathlib.Path(path) / "ansible_collections" / "ghost" / "infra").is_dir():
-        sys.exit("the collection is not staged at %s: run `make stage` first" % path)
+        sys.exit("the collection is not staged at %s: run it through tools/in-stage (see benchmarks/README.md)" % path)
     return path
 
 

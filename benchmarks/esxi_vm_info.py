@@ -9,7 +9,7 @@ Not a test: prints timings and the ratio (target >= 10x). Both modules run with 
 defaults through ansible-playbook and must return every VM. esxi_vm_info reads everything
 with one paged RetrievePropertiesEx; vmware_vm_info makes several calls per VM.
 
-    make stage && .venv/bin/python benchmarks/esxi_vm_info.py [--vms 2000] [--runs 1] [--delay-ms 0]
+    tools/in-stage $PWD/.venv/bin/python benchmarks/esxi_vm_info.py [--vms 2000] [--runs 1] [--delay-ms 0]
 
 The simulator has no template: vmware_vm_info with its defaults fails on vcsim's template
 (an unset resourcePool reference pyVmomi cannot read).

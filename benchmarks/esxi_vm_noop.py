@@ -10,7 +10,7 @@ module is run 20 times with the same desired state (exists, powered on, 2 CPUs, 
 esxi_vm also checks its cloud-init guestinfo) and must report no change every time. The
 simulator is a vCenter laid out like the testbed's.
 
-    make stage && .venv/bin/python benchmarks/esxi_vm_noop.py [--runs 3] [--delay-ms 0]
+    tools/in-stage $PWD/.venv/bin/python benchmarks/esxi_vm_noop.py [--runs 3] [--delay-ms 0]
 """
 
 from __future__ import absolute_import, division, print_function

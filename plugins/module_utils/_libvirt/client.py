@@ -1,0 +1,513 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every libvirt-python call of the collection. Private to ghost.infra; no compatibility promise.
+
+LibvirtClient never sees AnsibleModule: it takes plain values, returns plain data (parsed by
+xml.py) and raises GhostError with a message in the collection's shape. Domains are addressed
+by name and looked up per call, so after a lost connection (libvirtd restarted) the client
+reopens it and repeats read-only calls; a change that was in flight is reported, not repeated.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import hashlib
+import time
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
+from ansible_collections.ghost.infra.plugins.module_utils._common.imports import optional_import
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml import (
+    parse_capabilities,
+    parse_leases,
+    parse_pool,
+    parse_volume,
+    pool_xml,
+)
+
+LIBVIRT = optional_import("libvirt", "libvirt-python")
+
+# errno values of a daemon that is (re)starting: its socket is missing or refuses.
+_DAEMON_DOWN = (errno.ENOENT, errno.ECONNREFUSED)
+# errno values of a connection that broke under us.
+_CONNECTION_LOST = (errno.EPIPE, errno.ECONNRESET, errno.ENOENT, errno.ECONNREFUSED)
+VIR_ERR_SYSTEM_ERROR = 38
+VIR_ERR_NO_DOMAIN = 42
+VIR_ERR_NO_NETWORK = 43
+VIR_ERR_NO_STORAGE_POOL = 49
+VIR_ERR_NO_STORAGE_VOL = 50
+VIR_ERR_OPERATION_INVALID = 55
+VIR_ERR_OPERATION_FAILED = 9
+VIR_ERR_AGENT_UNRESPONSIVE = 86
+VIR_ERR_NO_SUPPORT = 3
+VIR_ERR_ARGUMENT_UNSUPPORTED = 74
+
+UPLOAD_CHUNK = 256 * 1024
+
+
+VIR_FROM_RPC = 7
+VIR_FROM_REMOTE = 13
+
+
+class LibvirtCallError(GhostError):
+    """A libvirt call failed; ``cause`` is libvirt's own message."""
+
+    def __init__(self, msg, *, cause, details=None):
+        super(LibvirtCallError, self).__init__(msg, details=details)
+        self.cause = cause
+
+
+class ConnectionLost(GhostError):
+    """The connection broke during a call that changes something."""
+
+
+def _transport_error(exc, errnos):
+    """A failure of the connection itself (not of the operation): an RPC system error."""
+    return (exc.get_error_code() == VIR_ERR_SYSTEM_ERROR
+            and exc.get_error_domain() in (VIR_FROM_RPC, VIR_FROM_REMOTE)
+            and exc.get_int1() in errnos)
+
+
+class LibvirtClient:
+    """A connection to one libvirt URI.
+
+    ``connect_timeout`` is how long to wait for a daemon that is starting up (socket missing
+    or refusing), both when opening and when reopening after a lost connection.
+    """
+
+    def __init__(self, uri, *, connect_timeout=30.0, sleep=time.sleep, clock=time.monotonic):
+        self.uri = uri
+        self.connect_timeout = connect_timeout
+        self._sleep = sleep
+        self._clock = clock
+        self._conn = None
+        self.reconnects = 0
+
+    # -- connection -------------------------------------------------------------------
+
+    @property
+    def libvirt(self):
+        return LIBVIRT.require()
+
+    def open(self):
+        """Open the connection, waiting up to ``connect_timeout`` for a starting daemon."""
+        libvirt = self.libvirt
+        # Without a handler libvirt also prints every error on stderr.
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+        deadline = self._clock() + self.connect_timeout
+        while True:
+            try:
+                self._conn = libvirt.open(self.uri)
+                return self
+            except libvirt.libvirtError as exc:
+                waiting = _transport_error(exc, _DAEMON_DOWN)
+                if not waiting or self._clock() >= deadline:
+                    raise GhostError(failure("connect to", "libvirt", self.uri, _message(exc)))
+            self._sleep(0.5)
+
+    def close(self):
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # pylint: disable=broad-except
+                pass  # a dead connection cannot be closed cleanly; nothing is lost
+            self._conn = None
+
+    def _lost(self, exc):
+        if self._conn is None:
+            return True
+        try:
+            alive = self._conn.isAlive()
+        except self.libvirt.libvirtError:
+            alive = 0
+        return not alive or _transport_error(exc, _CONNECTION_LOST)
+
+    def _call(self, describe, func, *, read_only=True):
+        """``func(conn)``; a libvirtError becomes GhostError(describe(cause)).
+
+        When the connection was lost, reopen it; repeat ``func`` once when it only reads.
+        """
+        libvirt = self.libvirt
+        if self._conn is None:
+            self.open()
+        for attempt in (1, 2):
+            try:
+                return func(self._conn)
+            except libvirt.libvirtError as exc:
+                if attempt == 1 and self._lost(exc):
+                    self.close()
+                    self.open()
+                    self.reconnects += 1
+                    if read_only:
+                        continue
+                    raise ConnectionLost(describe(
+                        "the connection to libvirtd was lost (%s); it is open again, run the "
+                        "task again to converge" % _message(exc)))
+                raise LibvirtCallError(describe(_message(exc)), cause=_message(exc),
+                                       details={"libvirt_error_code": exc.get_error_code()})
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _optional(self, describe, func, missing_codes):
+        """Like _call, but None when libvirt says the object does not exist."""
+        libvirt = self.libvirt
+
+        def wrapped(conn):
+            try:
+                return func(conn)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() in missing_codes:
+                    return None
+                raise
+
+        return self._call(describe, wrapped)
+
+    # -- host -------------------------------------------------------------------------
+
+    def capabilities(self):
+        """{"arch", "kvm"} of the hypervisor."""
+        text = self._call(lambda c: failure("read", "capabilities of", self.uri, c),
+                          lambda conn: conn.getCapabilities())
+        return parse_capabilities(text)
+
+    # -- domains ----------------------------------------------------------------------
+
+    def _domain(self, conn, name):
+        return conn.lookupByName(name)
+
+    def domain_exists(self, name):
+        found = self._optional(lambda c: failure("look up", "domain", name, c),
+                               lambda conn: self._domain(conn, name), (VIR_ERR_NO_DOMAIN,))
+        return found is not None
+
+    def domain_xml(self, name, *, inactive):
+        flags = self.libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
+        return self._call(lambda c: failure("read", "domain", name, c),
+                          lambda conn: self._domain(conn, name).XMLDesc(flags))
+
+    def domain_state(self, name):
+        """(virDomainState number, is_active)."""
+        def read(conn):
+            dom = self._domain(conn, name)
+            return dom.state()[0], bool(dom.isActive())
+        return self._call(lambda c: failure("read the state of", "domain", name, c), read)
+
+    def domain_autostart(self, name):
+        return bool(self._call(lambda c: failure("read autostart of", "domain", name, c),
+                               lambda conn: self._domain(conn, name).autostart()))
+
+    def define(self, name, xml):
+        self._call(lambda c: failure("define", "domain", name, c),
+                   lambda conn: conn.defineXML(xml), read_only=False)
+
+    def undefine(self, name):
+        """Undefine with its NVRAM, managed save image and snapshot/checkpoint metadata."""
+        libvirt = self.libvirt
+        flags = 0
+        for flag in ("VIR_DOMAIN_UNDEFINE_MANAGED_SAVE", "VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA",
+                     "VIR_DOMAIN_UNDEFINE_NVRAM", "VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA"):
+            flags |= getattr(libvirt, flag, 0)
+
+        def run(conn):
+            dom = self._domain(conn, name)
+            try:
+                dom.undefineFlags(flags)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() not in (VIR_ERR_NO_SUPPORT, VIR_ERR_ARGUMENT_UNSUPPORTED):
+                    raise
+                dom.undefine()
+        self._call(lambda c: failure("undefine", "domain", name, c), run, read_only=False)
+
+    def start(self, name, *, paused=False):
+        flags = self.libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
+        self._call(lambda c: failure("start", "domain", name, c),
+                   lambda conn: self._domain(conn, name).createWithFlags(flags), read_only=False)
+
+    def resume(self, name):
+        self._call(lambda c: failure("resume", "domain", name, c),
+                   lambda conn: self._domain(conn, name).resume(), read_only=False)
+
+    def suspend(self, name):
+        self._call(lambda c: failure("pause", "domain", name, c),
+                   lambda conn: self._domain(conn, name).suspend(), read_only=False)
+
+    def wakeup(self, name):
+        self._call(lambda c: failure("wake up", "domain", name, c),
+                   lambda conn: self._domain(conn, name).pMWakeup(0), read_only=False)
+
+    def shutdown(self, name):
+        """Ask the guest to power off (ACPI). A domain that is already off is fine."""
+        libvirt = self.libvirt
+
+        def run(conn):
+            try:
+                self._domain(conn, name).shutdown()
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != VIR_ERR_OPERATION_INVALID:
+                    raise
+        self._call(lambda c: failure("shut down", "domain", name, c), run, read_only=False)
+
+    def destroy(self, name):
+        """Power the domain off. A domain that is already off is fine."""
+        libvirt = self.libvirt
+
+        def run(conn):
+            try:
+                self._domain(conn, name).destroy()
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != VIR_ERR_OPERATION_INVALID:
+                    raise
+        self._call(lambda c: failure("power off", "domain", name, c), run, read_only=False)
+
+    def set_autostart(self, name, value):
+        self._call(lambda c: failure("set autostart of", "domain", name, c),
+                   lambda conn: self._domain(conn, name).setAutostart(1 if value else 0),
+                   read_only=False)
+
+    def set_live_metadata(self, name, xml, namespace, prefix):
+        """Replace the module's metadata element of the running definition only."""
+        libvirt = self.libvirt
+        self._call(lambda c: failure("update metadata of", "domain", name, c),
+                   lambda conn: self._domain(conn, name).setMetadata(
+                       libvirt.VIR_DOMAIN_METADATA_ELEMENT, xml, prefix, namespace,
+                       libvirt.VIR_DOMAIN_AFFECT_LIVE),
+                   read_only=False)
+
+    def block_resize(self, name, target, capacity):
+        """Grow a disk of a running domain through QEMU (the image is open)."""
+        libvirt = self.libvirt
+        self._call(lambda c: failure("resize disk %s of" % target, "domain", name, c),
+                   lambda conn: self._domain(conn, name).blockResize(
+                       target, capacity, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES),
+                   read_only=False)
+
+    def interface_addresses(self, name):
+        """{mac: [address, ...]} from libvirt's DHCP leases, then from the guest agent."""
+        libvirt = self.libvirt
+        out = {}
+        for source in ("VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE",
+                       "VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT"):
+            code = getattr(libvirt, source, None)
+            if code is None:
+                continue
+
+            def read(conn, code=code):
+                try:
+                    return self._domain(conn, name).interfaceAddresses(code, 0)
+                except libvirt.libvirtError as exc:
+                    if self._lost(exc):
+                        raise
+                    return {}  # no agent, agent not up yet, or no lease source: no addresses
+            for iface in (self._call(lambda c: failure("read addresses of", "domain", name, c), read) or {}).values():
+                mac = (iface.get("hwaddr") or "").lower()
+                for addr in iface.get("addrs") or []:
+                    ip = addr.get("addr")
+                    if mac and ip and not ip.startswith(("127.", "::1", "fe80:")) and ip not in out.get(mac, []):
+                        out.setdefault(mac, []).append(ip)
+            if out:
+                break
+        return out
+
+    def list_domains(self, name=None):
+        """[(name, state number, autostart, xml)]: two listing calls (all domains with their
+        power state; the autostart ones) and one XML read per domain.
+
+        ``name`` limits the answer to that domain (empty list when it does not exist).
+        """
+        libvirt = self.libvirt
+        if name is not None:
+            def read_one(conn):
+                try:
+                    dom = self._domain(conn, name)
+                except libvirt.libvirtError as exc:
+                    if exc.get_error_code() == VIR_ERR_NO_DOMAIN:
+                        return []
+                    raise
+                return [(dom.name(), dom.state()[0], bool(dom.autostart()), dom.XMLDesc(0))]
+            return self._call(lambda c: failure("read", "domain", name, c), read_one)
+
+        def read_all(conn):
+            records = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 0)
+            autostart = {dom.UUIDString() for dom in
+                         conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)}
+            out = []
+            for dom, record in records:
+                try:
+                    xml = dom.XMLDesc(0)
+                except libvirt.libvirtError as exc:
+                    if exc.get_error_code() == VIR_ERR_NO_DOMAIN:
+                        continue  # undefined between the listing and the read
+                    raise
+                out.append((dom.name(), record.get("state.state", 0),
+                            dom.UUIDString() in autostart, xml))
+            return sorted(out)
+        return self._call(lambda c: failure("list", "domains on", self.uri, c), read_all)
+
+    # -- networks ---------------------------------------------------------------------
+
+    def network_exists(self, name):
+        found = self._optional(lambda c: failure("look up", "network", name, c),
+                               lambda conn: conn.networkLookupByName(name), (VIR_ERR_NO_NETWORK,))
+        return found is not None
+
+    def network_leases(self, name):
+        """{mac: [address]} from a libvirt network's DHCP leases ({} for an unknown network)."""
+        def read(conn):
+            net = conn.networkLookupByName(name)
+            return net.DHCPLeases() if net.isActive() else []
+        leases = self._optional(lambda c: failure("read DHCP leases of", "network", name, c),
+                                read, (VIR_ERR_NO_NETWORK,))
+        return parse_leases(leases)
+
+    # -- storage ----------------------------------------------------------------------
+
+    def pool(self, name):
+        """{name, type, path} of an active pool; GhostError when missing or inactive."""
+        def read(conn):
+            pool = conn.storagePoolLookupByName(name)
+            return pool.XMLDesc(0), bool(pool.isActive())
+        found = self._optional(lambda c: failure("look up", "storage pool", name, c), read,
+                               (VIR_ERR_NO_STORAGE_POOL,))
+        if found is None:
+            raise GhostError(failure("find", "storage pool", name, "no such pool on %s" % self.uri))
+        xml, active = found
+        if not active:
+            raise GhostError(failure("use", "storage pool", name, "the pool is not active"))
+        return parse_pool(xml)
+
+    def volume(self, pool, name):
+        """The parsed volume ``name`` in ``pool`` (with ``pool``), or None."""
+        def read(conn):
+            return conn.storagePoolLookupByName(pool).storageVolLookupByName(name).XMLDesc(0)
+        xml = self._optional(lambda c: failure("look up", "volume", "%s/%s" % (pool, name), c),
+                             read, (VIR_ERR_NO_STORAGE_VOL,))
+        if xml is None:
+            return None
+        volume = parse_volume(xml)
+        volume["pool"] = pool
+        return volume
+
+    def volume_by_path(self, path):
+        """The parsed volume at ``path`` (with ``pool``, None for a file in no pool), or None
+        when there is no such file.
+
+        A file in no pool (or added after the pool's last refresh) is still described with
+        its real format and size: pools whose directory holds it are refreshed, else a
+        transient dir pool on its directory reads it and is destroyed again. Without that,
+        libvirt would take the image for raw when it becomes a backing store.
+        """
+        libvirt = self.libvirt
+        directory, _sep, name = path.rpartition("/")
+        directory = directory or "/"
+
+        def lookup(conn):
+            try:
+                vol = conn.storageVolLookupByPath(path)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != VIR_ERR_NO_STORAGE_VOL:
+                    raise
+                return None
+            return vol.XMLDesc(0), vol.storagePoolLookupByVolume().name()
+
+        def refresh_and_lookup(conn):
+            found = lookup(conn)
+            if found is not None:
+                return found
+            for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+                if (parse_pool(pool.XMLDesc(0))["path"] or "").rstrip("/") == directory.rstrip("/"):
+                    pool.refresh(0)
+                    return lookup(conn)
+            return self._probe_in_transient_pool(conn, directory, name)
+
+        found = self._call(lambda c: failure("look up", "volume", path, c), refresh_and_lookup)
+        if found is None:
+            return None
+        volume = parse_volume(found[0])
+        volume["pool"] = found[1]
+        return volume
+
+    def _probe_in_transient_pool(self, conn, directory, name):
+        libvirt = self.libvirt
+        pool_name = "ghost-probe-%s" % hashlib.sha256(directory.encode("utf-8")).hexdigest()[:12]
+        xml = pool_xml(pool_name, directory)
+        try:
+            pool = conn.storagePoolCreateXML(xml, 0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == VIR_ERR_OPERATION_FAILED and "already exists" in _message(exc):
+                pool = conn.storagePoolLookupByName(pool_name)  # left by an interrupted run
+            elif _transport_error(exc, _CONNECTION_LOST):
+                raise
+            else:
+                return None  # no such directory, or not readable: no such base image
+        try:
+            try:
+                return pool.storageVolLookupByName(name).XMLDesc(0), None
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == VIR_ERR_NO_STORAGE_VOL:
+                    return None
+                raise
+        finally:
+            try:
+                pool.destroy()
+            except libvirt.libvirtError:
+                pass  # a transient pool goes away with libvirtd at the latest
+
+    def create_volume(self, pool, name, xml):
+        """Create a volume from ``xml`` in ``pool``; returns it parsed."""
+        text = self._call(lambda c: failure("create", "volume", "%s/%s" % (pool, name), c),
+                          lambda conn: conn.storagePoolLookupByName(pool).createXML(xml, 0).XMLDesc(0),
+                          read_only=False)
+        volume = parse_volume(text)
+        volume["pool"] = pool
+        return volume
+
+    def upload_volume(self, pool, name, data):
+        """Write ``data`` (bytes) into the volume from offset 0 through a libvirt stream."""
+        def run(conn):
+            vol = conn.storagePoolLookupByName(pool).storageVolLookupByName(name)
+            stream = conn.newStream(0)
+            try:
+                vol.upload(stream, 0, len(data), 0)
+                offset = 0
+                while offset < len(data):
+                    sent = stream.send(data[offset:offset + UPLOAD_CHUNK])
+                    if sent <= 0:
+                        raise GhostError("the stream accepted no data")
+                    offset += sent
+                stream.finish()
+            except BaseException:
+                try:
+                    stream.abort()
+                except Exception:  # pylint: disable=broad-except
+                    pass  # the stream may already be closed; the first error is what matters
+                raise
+        self._call(lambda c: failure("upload", "volume", "%s/%s" % (pool, name), c), run,
+                   read_only=False)
+
+    def delete_volume(self, pool, name):
+        """Delete a volume; False when it was already gone."""
+        libvirt = self.libvirt
+
+        def run(conn):
+            try:
+                vol = conn.storagePoolLookupByName(pool).storageVolLookupByName(name)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() in (VIR_ERR_NO_STORAGE_VOL, VIR_ERR_NO_STORAGE_POOL):
+                    return False
+                raise
+            vol.delete(0)
+            return True
+        return self._call(lambda c: failure("delete", "volume", "%s/%s" % (pool, name), c), run,
+                          read_only=False)
+
+    def resize_volume(self, pool, name, capacity):
+        self._call(lambda c: failure("resize", "volume", "%s/%s" % (pool, name), c),
+                   lambda conn: conn.storagePoolLookupByName(pool).storageVolLookupByName(name).resize(capacity, 0),
+                   read_only=False)
+
+
+def _message(exc):
+    text = exc.get_error_message() if hasattr(exc, "get_error_message") else None
+    return (text or str(exc)).strip()

@@ -1,0 +1,463 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: libvirt_domain
+short_description: Manage KVM/QEMU virtual machines built from a base image through libvirt
+version_added: 0.1.0
+description:
+  - Defines, starts, stops, pauses and removes a libvirt domain (virtual machine).
+  - Its disk is a qcow2 overlay volume whose backing store is a base image, created through
+    the storage pool API, so many domains share one base image that is never written to.
+  - O(cloud_init) becomes a NoCloud seed ISO volume (label C(cidata)) attached as a read-only
+    CD-ROM on a virtio-scsi controller (found by cloud-init on kernels without AHCI too).
+  - Only the libvirt API is used (libvirt-python); no C(virt-install), C(qemu-img) or
+    C(genisoimage) runs, so remote URIs such as C(qemu+ssh://) work.
+  - The domain definition is compared with the current inactive XML by its managed parts
+    (type, vCPUs, memory, firmware, kernel, disks, NICs, serial console); other parts, such as
+    devices added by hand, are kept as they are.
+  - Options that describe the domain apply when it is created; on an existing domain, an option
+    that is not set keeps the current value.
+  - Changes to a running domain go to its persistent definition and are reported as
+    RV(domain.restart_required); with O(force=true) the module restarts the domain.
+author:
+  - ghost.infra contributors (@ghost-infra)
+requirements:
+  - pycdlib >= 1.14 and PyYAML when O(cloud_init) is used
+options:
+  name:
+    description:
+      - Name of the domain. Also names its volumes (C(<name>.qcow2) and
+        C(<name>-cidata-<hash>.iso)).
+      - 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) defines the domain and leaves its power state alone (a new domain stays off).
+      - V(running), V(stopped) and V(paused) also set the power state. V(stopped) asks the guest
+        to shut down (ACPI) and waits O(shutdown_timeout) seconds.
+      - V(absent) powers the domain off, undefines it (with its UEFI variables) and deletes the
+        volumes this module created for it (overlay and seed), never the base image.
+    type: str
+    choices: [present, running, stopped, paused, absent]
+    default: running
+  vcpus:
+    description:
+      - Number of virtual CPUs. V(1) when the domain is created.
+    type: int
+  memory_mb:
+    description:
+      - Memory in MiB. V(1024) when the domain is created.
+    type: int
+  domain_type:
+    description:
+      - V(kvm) (hardware virtualization), V(qemu) (emulation, slow but works everywhere) or
+        V(auto) (kvm when the hypervisor offers it, else qemu).
+      - V(auto) when the domain is created.
+    type: str
+    choices: [auto, kvm, qemu]
+  firmware:
+    description:
+      - V(bios) (SeaBIOS) or V(uefi) (OVMF, chosen by libvirt's firmware auto-selection; the
+        hypervisor needs an OVMF package). V(bios) when the domain is created.
+    type: str
+    choices: [bios, uefi]
+  autostart:
+    description:
+      - Start the domain when libvirtd starts. V(false) when the domain is created.
+    type: bool
+  base_image:
+    description:
+      - The image the disk is built from, as an absolute path on the hypervisor or
+        C(pool/volume) (a bare volume name means a volume in O(pool)).
+      - The module creates the volume C(<name>.qcow2) in O(pool), a qcow2 overlay backed by
+        this image, and never writes to the image.
+      - An existing overlay cannot be rebased onto another image; remove the domain first.
+      - A path outside every storage pool is checked by libvirt when the overlay is created.
+    type: str
+  pool:
+    description:
+      - Storage pool for the volumes the module creates (overlay and seed). It must be active.
+      - Defaults to the pool of the volumes the module made for the domain before, else
+        V(default).
+    type: str
+  disk_gb:
+    description:
+      - Virtual size of the disk in GiB. Defaults to the size of O(base_image).
+      - Without O(base_image), an empty qcow2 disk of this size is created.
+      - Disks only grow; a smaller value than the current size is an error. A running domain's
+        disk grows live.
+    type: int
+  interfaces:
+    description:
+      - Network interfaces, in order. An empty list removes all NICs.
+      - Not set keeps the NICs of an existing domain (none on a new one).
+    type: list
+    elements: dict
+    suboptions:
+      network:
+        description:
+          - Name of a libvirt network. It must exist. Exactly one of O(interfaces[].network) and
+            O(interfaces[].bridge) is required.
+        type: str
+      bridge:
+        description:
+          - Name of a host bridge.
+        type: str
+      mac:
+        description:
+          - MAC address. Without it, a stable address is derived from the domain name and the
+            NIC's index (C(52:54:00) followed by three bytes of a SHA-256 hash), so re-runs and
+            rebuilds never change it.
+        type: str
+      model:
+        description:
+          - Device model.
+        type: str
+        default: virtio
+  kernel:
+    description:
+      - Path of a kernel on the hypervisor for direct kernel boot. V('') removes it.
+    type: str
+  initrd:
+    description:
+      - Path of an initrd on the hypervisor, with O(kernel). V('') removes it.
+    type: str
+  cmdline:
+    description:
+      - Kernel command line, with O(kernel), for example C(root=/dev/vda console=ttyS0).
+        V('') removes it.
+    type: str
+  console_log:
+    description:
+      - Path of a file on the hypervisor that receives the serial console (appended to).
+        V('') switches back to a pty console.
+    type: str
+  wait_for_ip:
+    description:
+      - After the domain runs, wait until one of its NICs has an address, from libvirt's DHCP
+        leases or the QEMU guest agent. Needs O(state=running).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait for an address with O(wait_for_ip).
+    type: int
+    default: 300
+  shutdown_timeout:
+    description:
+      - Seconds to wait for the guest to power off after an ACPI shutdown request.
+      - When it is still running, the module fails unless O(force=true), which powers it off.
+    type: int
+    default: 120
+  force:
+    description:
+      - Power the domain off when it ignores the ACPI shutdown for O(shutdown_timeout) seconds.
+      - Restart a running domain whose definition changed, instead of reporting
+        RV(domain.restart_required).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ghost.infra._attributes
+  - ghost.infra._attributes.ACTIONGROUP_LIBVIRT
+  - ghost.infra.libvirt
+  - ghost.infra.cloud_init
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the power state, autostart and the domain XML before and after
+        (cloud-init documents are not part of the XML; the seed appears by hash and instance ID).
+  platform:
+    platforms: posix
+notes:
+  - The O(cloud_init) seed's network settings apply to the first NIC, matched by its MAC
+    address. The seed volume is named after its content; when the seed changes, a new volume
+    (with a new instance ID, so cloud-init runs again) replaces the old one, which is deleted.
+  - Volumes are only deleted when the module recorded them as its own (in the domain's
+    C(<metadata>)).
+  - If a run fails after creating volumes, it deletes them again; a new domain that cannot
+    start is removed again.
+  - Guests see the first virtio NIC as C(enp1s0) (q35 machine).
+seealso:
+  - module: ghost.infra.libvirt_domain_info
+  - module: ghost.infra.cloud_init_seed
+  - name: libvirt domain XML format
+    description: The definition this module writes.
+    link: https://libvirt.org/formatdomain.html
+"""
+
+EXAMPLES = r"""
+- name: A VM from an Ubuntu cloud image, with cloud-init
+  ghost.infra.libvirt_domain:
+    name: web1
+    base_image: default/noble-server-cloudimg-amd64.img
+    disk_gb: 20
+    vcpus: 2
+    memory_mb: 2048
+    interfaces:
+      - network: default
+    cloud_init:
+      ssh_authorized_keys:
+        - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+      packages: [qemu-guest-agent]
+      runcmd:
+        - systemctl enable --now qemu-guest-agent
+    wait_for_ip: true
+  register: web1
+
+- name: Show its address
+  ansible.builtin.debug:
+    msg: "{{ web1.domain.interfaces[0].addresses }}"
+
+- name: On a remote KVM host, with defaults for every libvirt task
+  module_defaults:
+    group/ghost.infra.libvirt:
+      uri: qemu+ssh://root@kvm1.example.com/system
+  block:
+    - name: More memory; restart now rather than report restart_required
+      ghost.infra.libvirt_domain:
+        name: web1
+        memory_mb: 4096
+        force: true
+
+- name: Direct kernel boot with the serial console in a file
+  ghost.infra.libvirt_domain:
+    name: appliance1
+    domain_type: qemu
+    base_image: /var/lib/libvirt/images/appliance.qcow2
+    kernel: /var/lib/libvirt/boot/vmlinuz
+    initrd: /var/lib/libvirt/boot/initrd.img
+    cmdline: root=/dev/vda console=ttyS0
+    console_log: /var/log/libvirt/qemu/appliance1-console.log
+
+- name: Stop it, powering it off if the guest ignores ACPI for a minute
+  ghost.infra.libvirt_domain:
+    name: appliance1
+    state: stopped
+    shutdown_timeout: 60
+    force: true
+
+- name: Remove a VM and the volumes made for it
+  ghost.infra.libvirt_domain:
+    name: web1
+    state: absent
+"""
+
+RETURN = r"""
+domain:
+  description:
+    - The domain after the run (in check mode, as it would be).
+    - After O(state=absent) only RV(domain.name), RV(domain.uuid) and RV(domain.state).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Domain name.
+      type: str
+      sample: web1
+    uuid:
+      description: Domain UUID (V(null) for a domain check mode would create).
+      type: str
+      sample: 4f0c1b8e-4b1a-4c9e-9d7e-2f5a3c6b7d8e
+    state:
+      description: Power state, V(running), V(paused), V(stopped) or V(absent).
+      type: str
+      sample: running
+    domain_type:
+      description: V(kvm) or V(qemu).
+      type: str
+      sample: kvm
+    vcpus:
+      description: Number of virtual CPUs in the persistent definition.
+      type: int
+      sample: 2
+    memory_mb:
+      description: Memory in MiB in the persistent definition.
+      type: int
+      sample: 2048
+    firmware:
+      description: V(bios) or V(uefi).
+      type: str
+      sample: bios
+    autostart:
+      description: Whether libvirtd starts the domain.
+      type: bool
+      sample: false
+    kernel:
+      description: Kernel for direct kernel boot, or V(null).
+      type: str
+      sample: null
+    console_log:
+      description: File receiving the serial console, or V(null).
+      type: str
+      sample: null
+    disks:
+      description: Disks and CD-ROMs.
+      type: list
+      elements: dict
+      contains:
+        path:
+          description: Path of the image on the hypervisor.
+          type: str
+          sample: /var/lib/libvirt/images/web1.qcow2
+        format:
+          description: Image format.
+          type: str
+          sample: qcow2
+        backing:
+          description: Backing image of an overlay, or V(null).
+          type: str
+          sample: /var/lib/libvirt/images/noble-server-cloudimg-amd64.img
+        device:
+          description: V(disk) or V(cdrom).
+          type: str
+          sample: disk
+        target:
+          description: Device name in the guest's definition.
+          type: str
+          sample: vda
+        bus:
+          description: Bus of the device.
+          type: str
+          sample: virtio
+    interfaces:
+      description: Network interfaces.
+      type: list
+      elements: dict
+      contains:
+        mac:
+          description: MAC address.
+          type: str
+          sample: "52:54:00:3a:9c:1e"
+        type:
+          description: V(network) or V(bridge) (or another libvirt type for NICs added by hand).
+          type: str
+          sample: network
+        network:
+          description: libvirt network, or V(null).
+          type: str
+          sample: default
+        bridge:
+          description: Host bridge, or V(null).
+          type: str
+          sample: null
+        model:
+          description: Device model.
+          type: str
+          sample: virtio
+        addresses:
+          description: IP addresses from DHCP leases or the guest agent (running domains).
+          type: list
+          elements: str
+          sample: [192.168.122.57]
+    cloud_init_instance_id:
+      description: Instance ID in the attached NoCloud seed, or V(null).
+      type: str
+      sample: iid-3f2a9c1d0b7e4a55
+    restart_required:
+      description:
+        - The domain runs with an older definition than its persistent one; the change takes
+          effect at the next start (or now with O(force=true)).
+      type: bool
+      sample: false
+actions:
+  description: What the run did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [create volume default/web1.qcow2, write NoCloud seed default/web1-cidata-5d41402abc4b.iso, define, start]
+deleted_volumes:
+  description: Volumes deleted with the domain, as C(pool/volume).
+  returned: when O(state=absent) and the domain existed
+  type: list
+  elements: str
+  sample: [default/web1.qcow2, default/web1-cidata-5d41402abc4b.iso]
+duration:
+  description: Seconds the task took.
+  returned: always
+  type: float
+  sample: 1.84
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import PYCDLIB  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.options import secret_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import YAML  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec import libvirt_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LIBVIRT, LibvirtClient  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import ensure_domain  # noqa: E402
+
+
+def argument_spec():
+    spec = libvirt_argument_spec()
+    spec.update(cloud_init_argument_spec())
+    spec.update({
+        "name": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "running",
+                  "choices": ["present", "running", "stopped", "paused", "absent"]},
+        "vcpus": {"type": "int"},
+        "memory_mb": {"type": "int"},
+        "domain_type": {"type": "str", "choices": ["auto", "kvm", "qemu"]},
+        "firmware": {"type": "str", "choices": ["bios", "uefi"]},
+        "autostart": {"type": "bool"},
+        "base_image": {"type": "str"},
+        "pool": {"type": "str"},
+        "disk_gb": {"type": "int"},
+        "interfaces": {
+            "type": "list", "elements": "dict",
+            "options": {
+                "network": {"type": "str"},
+                "bridge": {"type": "str"},
+                "mac": {"type": "str"},
+                "model": {"type": "str", "default": "virtio"},
+            },
+            "mutually_exclusive": [("network", "bridge")],
+            "required_one_of": [("network", "bridge")],
+        },
+        "kernel": {"type": "str"},
+        "initrd": {"type": "str"},
+        "cmdline": {"type": "str"},
+        "console_log": {"type": "str"},
+        "wait_for_ip": {"type": "bool", "default": False},
+        "wait_timeout": {"type": "int", "default": 300},
+        "shutdown_timeout": {"type": "int", "default": 120},
+        "force": {"type": "bool", "default": False},
+    })
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.no_log_values.update(secret_values(module.params["cloud_init"]))
+    required = [LIBVIRT]
+    if module.params["cloud_init"] is not None:
+        required += [PYCDLIB, YAML]
+    require_libraries(module, *required)
+    client = LibvirtClient(module.params["uri"])
+
+    def action():
+        try:
+            return ensure_domain(client, module.params, check_mode=module.check_mode,
+                                 diff=module._diff)
+        finally:
+            client.close()
+
+    run(module, action)
+
+
+if __name__ == "__main__":
+    main()

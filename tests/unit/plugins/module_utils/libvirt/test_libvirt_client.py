@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_libvirt/client.py connection handling, with a stand-in for the libvirt module."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import types
+
+import pytest
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._common.imports import OptionalImport
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt import client as client_module
+
+
+class LibvirtError(Exception):
+    def __init__(self, msg, code=1, int1=-1, domain=7):
+        super(LibvirtError, self).__init__(msg)
+        self.code, self.int1, self.domain = code, int1, domain
+
+    def get_error_code(self):
+        return self.code
+
+    def get_error_domain(self):
+        return self.domain
+
+    def get_int1(self):
+        return self.int1
+
+    def get_error_message(self):
+        return str(self)
+
+
+class Conn:
+    def __init__(self, server):
+        self.server, self.alive = server, True
+
+    def isAlive(self):
+        return 1 if self.alive and self.server.generation == self.generation else 0
+
+    def close(self):
+        self.alive = False
+
+    def lookupByName(self, name):
+        self.server.calls += 1
+        if not self.isAlive():
+            raise LibvirtError("Cannot write data: Broken pipe", 38, errno.EPIPE)
+        if name not in self.server.domains:
+            raise LibvirtError("Domain not found", 42, domain=10)
+        if name == "enoent":
+            # A storage error with errno ENOENT is not a lost connection.
+            raise LibvirtError("inaccessible backing store volume /x: No such file or directory", 38,
+                               errno.ENOENT, domain=18)
+        return types.SimpleNamespace(XMLDesc=lambda flags: "<domain/>", createWithFlags=lambda flags: 0)
+
+
+class Server:
+    """A libvirtd that can be restarted (old connections die) or be down for a while."""
+
+    def __init__(self):
+        self.generation, self.down_for, self.calls, self.opens = 0, 0, 0, 0
+        self.domains = {"vm1", "enoent"}
+
+    def module(self):
+        server = self
+
+        def open_(uri):
+            server.opens += 1
+            if server.down_for > 0:
+                server.down_for -= 1
+                raise LibvirtError("Failed to connect socket to '/run/libvirt/libvirt-sock': No such file or directory",
+                                   38, errno.ENOENT)
+            conn = Conn(server)
+            conn.generation = server.generation
+            return conn
+
+        return types.SimpleNamespace(open=open_, libvirtError=LibvirtError, registerErrorHandler=lambda f, c: None,
+                                     VIR_DOMAIN_XML_INACTIVE=2, VIR_DOMAIN_START_PAUSED=1)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    srv = Server()
+    monkeypatch.setattr(client_module, "LIBVIRT", OptionalImport("libvirt", "libvirt-python", module=srv.module()))
+    return srv
+
+
+def make(**kw):
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+    return client_module.LibvirtClient("qemu:///system", sleep=sleep, clock=lambda: clock[0], **kw)
+
+
+def test_open_waits_for_a_starting_daemon(server):
+    server.down_for = 3
+    client = make().open()
+    assert server.opens == 4
+    assert client.domain_exists("vm1")
+
+
+def test_open_gives_up_after_the_timeout(server):
+    server.down_for = 1000
+    with pytest.raises(GhostError) as err:
+        make(connect_timeout=5).open()
+    assert "Failed to connect to libvirt 'qemu:///system': Failed to connect socket" in str(err.value)
+
+
+def test_other_open_errors_fail_at_once(server, monkeypatch):
+    def refuse(uri):
+        server.opens += 1
+        raise LibvirtError("authentication failed", 45)
+    monkeypatch.setattr(client_module.LIBVIRT.module, "open", refuse)
+    with pytest.raises(GhostError, match="authentication failed"):
+        make().open()
+    assert server.opens == 1
+
+
+def test_reads_reconnect_after_a_daemon_restart(server):
+    client = make().open()
+    assert client.domain_xml("vm1", inactive=True) == "<domain/>"
+    server.generation += 1  # libvirtd restarted: the old connection is dead
+    server.down_for = 2  # and the new one needs a moment
+    assert client.domain_xml("vm1", inactive=True) == "<domain/>"
+    assert client.reconnects == 1
+
+
+def test_changes_are_not_repeated_after_a_lost_connection(server):
+    client = make().open()
+    server.generation += 1
+    with pytest.raises(client_module.ConnectionLost) as err:
+        client.start("vm1")
+    assert "run the task again" in str(err.value)
+    assert client.domain_exists("vm1")  # and the client works again
+
+
+def test_missing_domain(server):
+    client = make().open()
+    assert client.domain_exists("nope") is False
+    with pytest.raises(GhostError) as err:
+        client.domain_xml("nope", inactive=True)
+    assert str(err.value) == "Failed to read domain 'nope': Domain not found"
+    assert err.value.details == {"libvirt_error_code": 42}
+
+
+def test_a_storage_enoent_is_not_a_lost_connection(server):
+    client = make().open()
+    with pytest.raises(client_module.LibvirtCallError) as err:
+        client.start("enoent")
+    assert err.value.cause == "inaccessible backing store volume /x: No such file or directory"
+    assert client.reconnects == 0 and server.opens == 1

@@ -1,0 +1,419 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_libvirt/domain.py against an in-memory stand-in for LibvirtClient (no libvirt needed)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import read_nocloud_iso
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt import xml as lxml
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import domain_info, ensure_domain
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import GIB
+
+pytest.importorskip("pycdlib")
+yaml = pytest.importorskip("yaml")
+
+HASH = "$6$saltsalt$" + "q" * 86
+MUTATING = ("define", "undefine", "start", "resume", "suspend", "shutdown", "destroy", "set_autostart",
+            "set_live_metadata", "block_resize", "create_volume", "upload_volume", "delete_volume",
+            "resize_volume", "wakeup")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeClient:
+    """Keeps domains as XML like libvirtd does; ACPI is ignored unless ``acpi`` is True."""
+
+    uri = "qemu:///system"
+
+    def __init__(self):
+        self.domains = {}
+        self.pools = {"ghost": {"name": "ghost", "type": "dir", "path": "/pool"}}
+        self.volumes = {("ghost", "base.qcow2"): {"name": "base.qcow2", "path": "/pool/base.qcow2", "format": "qcow2",
+                                                  "capacity": GIB, "allocation": 1000, "backing": None,
+                                                  "backing_format": None, "pool": "ghost"}}
+        self.networks = {"isolated"}
+        self.calls = []
+        self.acpi = False
+        self.fail = {}
+        self.uploads = {}
+
+    def _log(self, name, *args):
+        self.calls.append((name,) + args)
+        if name in self.fail:
+            raise GhostError(self.fail[name])
+
+    def mutations(self):
+        return [c for c in self.calls if c[0] in MUTATING]
+
+    # host / domains
+    def capabilities(self):
+        return {"arch": "x86_64", "kvm": True}
+
+    def domain_exists(self, name):
+        return name in self.domains
+
+    def domain_xml(self, name, *, inactive):
+        dom = self.domains[name]
+        return dom["xml"] if inactive or dom["live"] is None else dom["live"]
+
+    def domain_state(self, name):
+        code = self.domains[name]["state"]
+        return code, code in (1, 3)
+
+    def domain_autostart(self, name):
+        return self.domains[name]["autostart"]
+
+    def define(self, name, xml):
+        self._log("define", name)
+        root = ET.fromstring(xml)
+        if root.find("uuid") is None:
+            ET.SubElement(root, "uuid").text = "uuid-" + name
+        dom = self.domains.setdefault(name, {"live": None, "state": 5, "autostart": False})
+        dom["xml"] = ET.tostring(root, encoding="unicode")
+
+    def undefine(self, name):
+        self._log("undefine", name)
+        del self.domains[name]
+
+    def start(self, name, paused=False):
+        self._log("start", name, paused)
+        dom = self.domains[name]
+        dom["live"], dom["state"] = dom["xml"], 3 if paused else 1
+
+    def resume(self, name):
+        self._log("resume", name)
+        self.domains[name]["state"] = 1
+
+    def suspend(self, name):
+        self._log("suspend", name)
+        self.domains[name]["state"] = 3
+
+    def wakeup(self, name):
+        self._log("wakeup", name)
+
+    def shutdown(self, name):
+        self._log("shutdown", name)
+        if self.acpi:
+            self.destroy(name)
+
+    def destroy(self, name):
+        self._log("destroy", name)
+        self.domains[name]["live"], self.domains[name]["state"] = None, 5
+
+    def set_autostart(self, name, value):
+        self._log("set_autostart", name, value)
+        self.domains[name]["autostart"] = value
+
+    def set_live_metadata(self, name, xml, namespace, prefix):
+        self._log("set_live_metadata", name)
+        plain = ET.fromstring(xml)
+        for element in plain.iter():
+            element.tag = "{%s}%s" % (namespace, element.tag)
+        live = ET.fromstring(self.domains[name]["live"])
+        metadata = live.find("metadata")
+        for old in list(metadata):
+            metadata.remove(old)
+        metadata.append(plain)
+        self.domains[name]["live"] = ET.tostring(live, encoding="unicode")
+
+    def block_resize(self, name, target, capacity):
+        self._log("block_resize", name, target, capacity)
+
+    def interface_addresses(self, name):
+        return {}
+
+    def list_domains(self, name=None):
+        self.calls.append(("list_domains",))
+        names = [name] if name else sorted(self.domains)
+        return [(n, self.domains[n]["state"], self.domains[n]["autostart"], self.domain_xml(n, inactive=False))
+                for n in names if n in self.domains]
+
+    def network_exists(self, name):
+        return name in self.networks
+
+    def network_leases(self, name):
+        return {}
+
+    # storage
+    def pool(self, name):
+        if name not in self.pools:
+            raise GhostError("Failed to find storage pool '%s': no such pool" % name, option="pool")
+        return self.pools[name]
+
+    def volume(self, pool, name):
+        found = self.volumes.get((pool, name))
+        return dict(found) if found else None
+
+    def volume_by_path(self, path):
+        for volume in self.volumes.values():
+            if volume["path"] == path:
+                return dict(volume)
+        return None
+
+    def create_volume(self, pool, name, xml):
+        self._log("create_volume", pool, name)
+        parsed = lxml.parse_volume(xml)
+        base = self.volume_by_path(parsed["backing"]) if parsed["backing"] else None
+        parsed.update(path="/pool/" + name, pool=pool,
+                      capacity=parsed["capacity"] or (base or {}).get("capacity"))
+        self.volumes[(pool, name)] = parsed
+        return dict(parsed)
+
+    def upload_volume(self, pool, name, data):
+        self._log("upload_volume", pool, name)
+        self.uploads[name] = data
+
+    def delete_volume(self, pool, name):
+        self._log("delete_volume", pool, name)
+        return self.volumes.pop((pool, name), None) is not None
+
+    def resize_volume(self, pool, name, capacity):
+        self._log("resize_volume", pool, name, capacity)
+        self.volumes[(pool, name)]["capacity"] = capacity
+
+
+def params(**over):
+    base = {"name": "vm1", "state": "running", "vcpus": None, "memory_mb": 64, "domain_type": "kvm",
+            "firmware": None, "autostart": None, "base_image": "ghost/base.qcow2", "pool": "ghost",
+            "disk_gb": None, "cloud_init": {"hostname": "vm1", "password_hash": HASH}, "interfaces": None,
+            "kernel": None, "initrd": None, "cmdline": None, "console_log": None, "wait_for_ip": False,
+            "wait_timeout": 300, "shutdown_timeout": 5, "force": False}
+    base.update(over)
+    return base
+
+
+def run(client, check_mode=False, diff=False, **over):
+    clock = Clock()
+    return ensure_domain(client, params(**over), check_mode=check_mode, diff=diff, sleep=clock.sleep, clock=clock)
+
+
+@pytest.fixture
+def client():
+    return FakeClient()
+
+
+def test_check_mode_changes_nothing(client):
+    result = run(client, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert client.mutations() == []
+    assert result["domain"]["state"] == "running" and result["domain"]["uuid"] is None
+    assert result["domain"]["disks"][0]["backing"] == "/pool/base.qcow2"
+    assert "<memory unit=\"KiB\">65536</memory>" in result["diff"]["after"]
+    assert result["diff"]["before"] == ""
+
+
+def test_create_then_rerun_is_unchanged(client):
+    result = run(client)
+    assert result["changed"] is True
+    assert result["actions"][:3] == ["create volume ghost/vm1.qcow2", "write NoCloud seed ghost/%s"
+                                     % result["domain"]["disks"][1]["path"].split("/")[-1], "define"]
+    assert ("ghost", "vm1.qcow2") in client.volumes
+    assert client.volumes[("ghost", "vm1.qcow2")]["backing"] == "/pool/base.qcow2"
+    iso = client.uploads[result["domain"]["disks"][1]["path"].split("/")[-1]]
+    assert iso[32768 + 40:32768 + 46] == b"cidata"
+    assert HASH.encode() not in str(result).encode()
+    assert client.domains["vm1"]["state"] == 1
+    again = run(client)
+    assert again["changed"] is False and again["actions"] == []
+    assert again["domain"] == result["domain"]
+
+
+def test_memory_change_on_a_running_domain_needs_a_restart(client):
+    run(client)
+    changed = run(client, memory_mb=128, diff=True)
+    assert changed["changed"] is True
+    assert changed["domain"]["restart_required"] is True and changed["domain"]["memory_mb"] == 128
+    assert '<memory unit="KiB">65536</memory>' in changed["diff"]["before"]
+    assert '<memory unit="KiB">131072</memory>' in changed["diff"]["after"]
+    # The running definition is flagged, so the info module sees it with one XML read.
+    assert domain_info(client)["domains"][0]["restart_required"] is True
+    again = run(client, memory_mb=128)
+    assert again["changed"] is False and again["domain"]["restart_required"] is True
+    forced = run(client, memory_mb=128, force=True)
+    assert forced["changed"] is True and forced["domain"]["restart_required"] is False
+    assert "restart" in forced["actions"]
+    assert domain_info(client)["domains"][0]["restart_required"] is False
+    assert domain_info(client)["domains"][0]["memory_mb"] == 128
+
+
+def test_stop_times_out_without_force_and_powers_off_with_it(client):
+    run(client)
+    with pytest.raises(GhostError) as err:
+        run(client, state="stopped")
+    assert "still running 5 s after the ACPI shutdown request; set force: true" in str(err.value)
+    assert client.domains["vm1"]["state"] == 1
+    result = run(client, state="stopped", force=True)
+    assert result["domain"]["state"] == "stopped"
+    assert result["actions"] == ["shutdown", "power off after 5 s"]
+
+
+def test_graceful_stop(client):
+    run(client)
+    client.acpi = True
+    result = run(client, state="stopped")
+    assert result["actions"] == ["shutdown"] and client.domains["vm1"]["state"] == 5
+
+
+def test_paused_and_back(client):
+    run(client, state="present")
+    assert client.domains["vm1"]["state"] == 5
+    assert run(client, state="paused")["actions"] == ["start_paused"]
+    assert run(client, state="running")["actions"] == ["resume"]
+    assert run(client, state="paused")["actions"] == ["suspend"]
+
+
+def test_unknown_network_fails_before_any_volume(client):
+    with pytest.raises(GhostError) as err:
+        run(client, interfaces=[{"network": "nope"}])
+    assert str(err.value) == "Failed to define domain 'vm1': network 'nope' does not exist on qemu:///system"
+    assert client.mutations() == []
+
+
+def test_missing_base_image_fails_before_any_volume(client):
+    with pytest.raises(GhostError) as err:
+        run(client, base_image="ghost/missing.qcow2")
+    assert str(err.value) == ("Failed to find base image 'ghost/missing.qcow2': no volume 'missing.qcow2' in "
+                              "storage pool 'ghost' on qemu:///system")
+    assert client.mutations() == []
+
+
+def test_failed_define_deletes_the_volumes_it_made(client):
+    client.fail["define"] = "Failed to define domain 'vm1': boom"
+    with pytest.raises(GhostError, match="boom"):
+        run(client)
+    assert sorted(client.volumes) == [("ghost", "base.qcow2")]
+
+
+def test_failed_first_start_removes_the_new_domain(client):
+    client.fail["start"] = "Failed to start domain 'vm1': no kernel"
+    with pytest.raises(GhostError, match="no kernel"):
+        run(client)
+    assert client.domains == {} and sorted(client.volumes) == [("ghost", "base.qcow2")]
+
+
+def test_absent_deletes_own_volumes_never_the_base(client):
+    run(client)
+    check = run(client, state="absent", check_mode=True)
+    assert check["changed"] is True and "vm1" in client.domains
+    result = run(client, state="absent")
+    assert result["changed"] is True and result["domain"]["state"] == "absent"
+    assert sorted(client.volumes) == [("ghost", "base.qcow2")]
+    assert len(result["deleted_volumes"]) == 2
+    assert run(client, state="absent")["changed"] is False
+
+
+def test_a_new_seed_replaces_the_old_volume(client):
+    first = run(client)
+    second = run(client, cloud_init={"hostname": "other"})
+    assert second["changed"] is True
+    old_iso = first["domain"]["disks"][1]["path"].split("/")[-1]
+    new_iso = second["domain"]["disks"][1]["path"].split("/")[-1]
+    assert old_iso != new_iso
+    assert ("ghost", old_iso) not in client.volumes and ("ghost", new_iso) in client.volumes
+    assert second["domain"]["cloud_init_instance_id"] != first["domain"]["cloud_init_instance_id"]
+    assert second["domain"]["restart_required"] is True
+
+
+def test_disk_grows_and_never_shrinks(client):
+    run(client, state="present", disk_gb=2)
+    assert client.volumes[("ghost", "vm1.qcow2")]["capacity"] == 2 * GIB
+    grown = run(client, state="present", disk_gb=3)
+    assert grown["changed"] is True and client.volumes[("ghost", "vm1.qcow2")]["capacity"] == 3 * GIB
+    assert ("resize_volume", "ghost", "vm1.qcow2", 3 * GIB) in client.calls
+    with pytest.raises(GhostError) as err:
+        run(client, state="present", disk_gb=1)
+    assert err.value.option == "disk_gb"
+
+
+def test_an_overlay_cannot_be_rebased(client):
+    run(client, state="present")
+    client.volumes[("ghost", "other.qcow2")] = dict(client.volumes[("ghost", "base.qcow2")], name="other.qcow2",
+                                                    path="/pool/other.qcow2")
+    with pytest.raises(GhostError, match="cannot be rebased"):
+        run(client, state="present", base_image="ghost/other.qcow2")
+
+
+def test_state_only_run_keeps_the_definition(client):
+    run(client, state="present", vcpus=2, memory_mb=256, interfaces=[{"network": "isolated"}])
+    calls = len(client.mutations())
+    result = run(client, state="present", vcpus=None, memory_mb=None, domain_type=None, base_image=None,
+                 cloud_init=None)
+    assert result["changed"] is False and len(client.mutations()) == calls
+    assert (result["domain"]["vcpus"], result["domain"]["memory_mb"]) == (2, 256)
+    assert result["domain"]["interfaces"][0]["network"] == "isolated"
+
+
+def test_autostart(client):
+    run(client, state="present")
+    result = run(client, state="present", autostart=True)
+    assert result["actions"] == ["set autostart on"] and client.domains["vm1"]["autostart"] is True
+    assert run(client, state="present", autostart=True)["changed"] is False
+
+
+def test_info_lists_domains(client):
+    run(client)
+    run(client, name="vm2", state="present", cloud_init=None)
+    client.calls = []
+    info = domain_info(client)
+    assert [d["name"] for d in info["domains"]] == ["vm1", "vm2"]
+    assert [d["state"] for d in info["domains"]] == ["running", "stopped"]
+    assert info["changed"] is False
+    assert client.calls == [("list_domains",)]
+
+
+def test_wait_for_ip_polls_until_an_address_appears(client):
+    answers = [{}, {}, {"52:54:00:00:00:09": ["192.0.2.9"]}]
+    client.interface_addresses = lambda name: answers.pop(0) if answers else {"52:54:00:00:00:09": ["192.0.2.9"]}
+    result = run(client, interfaces=[{"network": "isolated", "mac": "52:54:00:00:00:09"}], wait_for_ip=True)
+    assert result["domain"]["interfaces"][0]["addresses"] == ["192.0.2.9"]
+
+
+def test_wait_for_ip_times_out_clearly(client):
+    with pytest.raises(GhostError) as err:
+        run(client, interfaces=[{"network": "isolated"}], wait_for_ip=True, wait_timeout=10)
+    assert str(err.value) == ("Failed to get an IP address for domain 'vm1': none within 10 s from libvirt's DHCP "
+                              "leases or the QEMU guest agent")
+    assert client.domains["vm1"]["state"] == 1  # the domain stays up; only the wait failed
+
+
+def test_missing_base_path(client):
+    with pytest.raises(GhostError) as err:
+        run(client, base_image="/nowhere/base.qcow2")
+    assert str(err.value) == "Failed to find base image '/nowhere/base.qcow2': no such file on the hypervisor of qemu:///system"
+    assert client.mutations() == []
+
+
+def test_seed_network_matches_the_first_nic_by_mac(client):
+    run(client, interfaces=[{"network": "isolated", "mac": "52:54:00:12:34:56"}], cloud_init={"ip": "192.0.2.5/24"})
+    files = read_nocloud_iso(next(iter(client.uploads.values())))
+    network = yaml.safe_load(files["network-config"])
+    assert network["ethernets"]["primary"]["match"] == {"macaddress": "52:54:00:12:34:56"}
+    assert network["ethernets"]["primary"]["addresses"] == ["192.0.2.5/24"]
+    assert yaml.safe_load(files["meta-data"])["local-hostname"] == "vm1"
+
+
+def test_pool_defaults_to_where_the_domain_volumes_are(client):
+    run(client, state="present")
+    grown = run(client, state="present", pool=None, base_image=None, cloud_init=None, disk_gb=2)
+    assert ("resize_volume", "ghost", "vm1.qcow2", 2 * GIB) in client.calls
+    assert grown["changed"] is True
+    with pytest.raises(GhostError, match="Failed to find storage pool 'default'"):
+        run(client, name="vm9", pool=None)

@@ -17,8 +17,8 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 
+from ansible_collections.ghost.infra.plugins.module_utils._common import files
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import (
@@ -85,26 +85,12 @@ def _view(path, data, mode, documents=None):
 
 
 def write_atomically(path, data, mode):
-    """Write ``data`` to a temporary file next to ``path``, chmod, fsync, then os.replace."""
+    """Write the seed through the shared atomic writer; a missing folder is a clear error."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise GhostError(failure("write", "NoCloud seed", path,
                                  "directory %s does not exist" % directory), option="dest")
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path),
-                                suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    files.write_atomically(path, data, mode)
 
 
 def ensure_seed(*, dest, state="present", cloud_init=None, name=None, mode=DEFAULT_MODE,

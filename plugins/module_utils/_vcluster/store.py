@@ -15,8 +15,8 @@ __metaclass__ = type
 
 import os
 import stat
-import tempfile
 
+from ansible_collections.ghost.infra.plugins.module_utils._common import files
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 
 FILE_MODE = 0o600
@@ -43,24 +43,9 @@ def write_private(path, data):
         if not os.path.isdir(directory):
             os.makedirs(directory, DIR_MODE)
             os.chmod(directory, DIR_MODE)  # makedirs honours the umask
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+        files.write_atomically(path, data, FILE_MODE)
     except OSError as exc:
         raise GhostError("cannot write %s: %s" % (path, exc), option="kubeconfig_dest")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise GhostError("cannot write %s: %s" % (path, exc), option="kubeconfig_dest")
-        raise
 
 
 def remove(path):

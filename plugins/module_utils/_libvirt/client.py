@@ -40,12 +40,13 @@ VIR_ERR_NO_NETWORK = 43
 VIR_ERR_NO_STORAGE_POOL = 49
 VIR_ERR_NO_STORAGE_VOL = 50
 VIR_ERR_OPERATION_INVALID = 55
-VIR_ERR_OPERATION_FAILED = 9
 VIR_ERR_AGENT_UNRESPONSIVE = 86
 VIR_ERR_NO_SUPPORT = 3
 VIR_ERR_ARGUMENT_UNSUPPORTED = 74
 
 UPLOAD_CHUNK = 256 * 1024
+PROBE_ATTEMPTS = 40
+PROBE_WAIT = 0.25
 
 
 VIR_FROM_RPC = 7
@@ -429,18 +430,32 @@ class LibvirtClient:
         return volume
 
     def _probe_in_transient_pool(self, conn, directory, name):
+        """Describe ``directory/name`` through a transient dir pool, destroyed afterwards.
+
+        Parallel runs (Ansible forks building VMs from one base image) take turns: libvirt
+        allows one pool per directory, and a probe lasts milliseconds. A pool of that name that
+        stays (left by an interrupted run) is used and destroyed.
+        """
         libvirt = self.libvirt
         pool_name = "ghost-probe-%s" % hashlib.sha256(directory.encode("utf-8")).hexdigest()[:12]
         xml = pool_xml(pool_name, directory)
-        try:
-            pool = conn.storagePoolCreateXML(xml, 0)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == VIR_ERR_OPERATION_FAILED and "already exists" in _message(exc):
-                pool = conn.storagePoolLookupByName(pool_name)  # left by an interrupted run
-            elif _transport_error(exc, _CONNECTION_LOST):
-                raise
-            else:
-                return None  # no such directory, or not readable: no such base image
+        pool = None
+        for _attempt in range(PROBE_ATTEMPTS):
+            try:
+                pool = conn.storagePoolCreateXML(xml, 0)
+                break
+            except libvirt.libvirtError as exc:
+                if _transport_error(exc, _CONNECTION_LOST):
+                    raise
+                text = _message(exc)
+                if "already exists" not in text and "conflict" not in text.lower():
+                    return None  # no such directory, or not readable: no such base image
+            self._sleep(PROBE_WAIT)
+        if pool is None:
+            try:
+                pool = conn.storagePoolLookupByName(pool_name)
+            except libvirt.libvirtError:
+                return None
         try:
             try:
                 return pool.storageVolLookupByName(name).XMLDesc(0), None

@@ -96,14 +96,16 @@ class DomainRun:
         autostart = self.client.domain_autostart(self.name)
         owned = [v for v in current["metadata"]["volumes"]
                  if v.get("pool") and v.get("name") and v.get("path") != current["metadata"].get("base")]
+        # Volumes go before the definition: if a deletion fails, the domain (and the record of
+        # its volumes) is still there for the next run to finish the job.
         if not self.check_mode:
             if active:
                 self.client.destroy(self.name)
-            self.client.undefine(self.name)
             for volume in owned:
                 self.client.delete_volume(volume["pool"], volume["name"])
-        self.actions = (["destroy"] if active else []) + ["undefine"] + [
-            "delete volume %s/%s" % (v["pool"], v["name"]) for v in owned]
+            self.client.undefine(self.name)
+        self.actions = (["destroy"] if active else []) + [
+            "delete volume %s/%s" % (v["pool"], v["name"]) for v in owned] + ["undefine"]
         before = _diff_text(spec.state_name(code), autostart, current_xml)
         return self._result(True, before, "", None, None,
                             {"name": self.name, "uuid": current["uuid"], "state": "absent"},
@@ -139,7 +141,9 @@ class DomainRun:
         seed, seed_plan = self._plan_seed(pool, current, wanted_nics)
 
         try:
-            if not self.check_mode:
+            if self.check_mode:
+                self._describe_volume_plans(overlay_plan, seed_plan)
+            else:
                 overlay = self._apply_overlay(overlay, overlay_plan)
                 self._apply_seed(seed_plan)
             desired = spec.desired_fields(current, params, domain_type=domain_type,
@@ -286,6 +290,13 @@ class DomainRun:
         self.client.upload_volume(plan["pool"], plan["name"], plan["data"])
         self.actions.append("write NoCloud seed %s/%s" % (plan["pool"], plan["name"]))
 
+    def _describe_volume_plans(self, overlay_plan, seed_plan):
+        """The volume actions a check-mode run would take, as _apply_* would list them."""
+        if overlay_plan and overlay_plan["create"] is not None:
+            self.actions.append("create volume %s/%s" % (overlay_plan["pool"], overlay_plan["name"]))
+        if seed_plan and seed_plan["data"] is not None:
+            self.actions.append("write NoCloud seed %s/%s" % (seed_plan["pool"], seed_plan["name"]))
+
     def _rollback(self):
         for pool, name in reversed(self.created):
             try:
@@ -413,6 +424,8 @@ class DomainRun:
         """ACPI shutdown, waiting up to shutdown_timeout; then power off only when forced."""
         timeout = self.params.get("shutdown_timeout")
         timeout = 120 if timeout is None else timeout
+        if self.client.domain_state(self.name)[0] == 3:  # paused: a guest must run to see ACPI
+            self.client.resume(self.name)
         self.client.shutdown(self.name)
         deadline = self.clock() + timeout
         asked = self.clock()

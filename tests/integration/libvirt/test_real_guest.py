@@ -80,7 +80,7 @@ def test_cloud_init_applies_hostname_and_key(testbed, tmp_path):
         "name": name,
         "pool": testbed["GHOST_LIBVIRT_POOL"],
         "domain_type": testbed.get("GHOST_LIBVIRT_GUEST_DOMAIN_TYPE", "qemu"),
-        "vcpus": 1,
+        "vcpus": 2,
         "memory_mb": 1024,
         "base_image": image["GUEST_IMAGE"],
         "kernel": image["GUEST_KERNEL"],

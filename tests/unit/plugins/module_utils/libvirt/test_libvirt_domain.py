@@ -214,6 +214,10 @@ def test_check_mode_changes_nothing(client):
     result = run(client, check_mode=True, diff=True)
     assert result["changed"] is True
     assert client.mutations() == []
+    assert result["actions"][0] == "create volume ghost/vm1.qcow2"
+    assert result["actions"][1].startswith("write NoCloud seed ghost/vm1-cidata-")
+    assert result["actions"][2:] == ["define", "start"]
+    assert result == run(client, check_mode=True, diff=True)  # check mode is repeatable
     assert result["domain"]["state"] == "running" and result["domain"]["uuid"] is None
     assert result["domain"]["disks"][0]["backing"] == "/pool/base.qcow2"
     assert "<memory unit=\"KiB\">65536</memory>" in result["diff"]["after"]
@@ -270,6 +274,27 @@ def test_graceful_stop(client):
     client.acpi = True
     result = run(client, state="stopped")
     assert result["actions"] == ["shutdown"] and client.domains["vm1"]["state"] == 5
+
+
+def test_absent_deletes_volumes_before_the_definition(client):
+    run(client)
+    client.fail["delete_volume"] = "Failed to delete volume 'ghost/vm1.qcow2': busy"
+    with pytest.raises(GhostError, match="busy"):
+        run(client, state="absent")
+    assert "vm1" in client.domains  # still there, with the record of its volumes
+    del client.fail["delete_volume"]
+    assert run(client, state="absent")["changed"] is True
+    assert sorted(client.volumes) == [("ghost", "base.qcow2")] and client.domains == {}
+
+
+def test_forced_restart_of_a_paused_domain_resumes_it_first(client):
+    run(client, state="paused")
+    client.acpi = True
+    result = run(client, state="paused", memory_mb=128, force=True)
+    assert result["domain"]["state"] == "paused" and not result["domain"]["restart_required"]
+    names = [c[0] for c in client.calls]
+    assert names[-4:] == ["resume", "shutdown", "destroy", "start"]
+    assert client.calls[-1] == ("start", "vm1", True)
 
 
 def test_paused_and_back(client):

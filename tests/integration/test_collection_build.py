@@ -41,7 +41,7 @@ def test_build_install_and_document(tmp_path):
 
     # --no-deps: kubernetes.core comes from the venv's `ansible` package, Galaxy is out of reach.
     install = tmp_path / "collections"
-    _run([BIN / "ansible-galaxy", "collection", "install", "--no-deps", "-p", install, tarball])
+    _run([BIN / "ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", install, tarball])
     manifest = json.loads((install / "ansible_collections/ghost/infra/MANIFEST.json").read_text())
     assert manifest["collection_info"]["version"] == version
     assert manifest["collection_info"]["dependencies"] == {"kubernetes.core": ">=5.0.0,<7.0.0"}

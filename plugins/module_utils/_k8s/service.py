@@ -48,6 +48,15 @@ def connect(module):
     return K8sService(client, module)
 
 
+def to_dict(obj):
+    """A dynamic-client object (ResourceInstance) as a plain dict; None stays None."""
+    if obj is None:
+        return None
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return dict(obj)
+
+
 def _body_message(body):
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")

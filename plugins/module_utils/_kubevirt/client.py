@@ -16,19 +16,11 @@ __metaclass__ = type
 import time
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import api_error_message, http_status
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import api_error_message, http_status, to_dict
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.logic import API_VERSIONS
 
 FIRST_INTERVAL = 0.25
 MAX_INTERVAL = 2.0
-
-
-def _to_dict(obj):
-    if obj is None:
-        return None
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return dict(obj)
 
 
 def _ref(namespace, name):
@@ -65,7 +57,7 @@ class KubeVirtClient:
         definition = {"apiVersion": API_VERSIONS[kind], "kind": kind,
                       "metadata": {"name": name, "namespace": namespace}}
         try:
-            return _to_dict(self.svc.retrieve(resource, definition))
+            return to_dict(self.svc.retrieve(resource, definition))
         except Exception as exc:
             raise GhostError("Failed to read %s '%s': %s" % (kind, _ref(namespace, name), api_error_message(exc)))
 

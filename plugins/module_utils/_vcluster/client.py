@@ -21,7 +21,7 @@ import time
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.imports import optional_import
-from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import api_error_message, http_status
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import api_error_message, http_status, to_dict
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster import logic
 
 KUBERNETES = optional_import("kubernetes")
@@ -33,16 +33,8 @@ WORKLOAD_KINDS = ("StatefulSet", "Deployment")
 API_VERSIONS = {"StatefulSet": "apps/v1", "Deployment": "apps/v1", "Pod": "v1", "Secret": "v1", "Namespace": "v1"}
 
 
-def _to_dict(obj):
-    if obj is None:
-        return None
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return dict(obj)
-
-
 def _items(listing):
-    return [_to_dict(item) for item in (_to_dict(listing) or {}).get("items") or []]
+    return [to_dict(item) for item in (to_dict(listing) or {}).get("items") or []]
 
 
 def secret_name(name):
@@ -69,7 +61,7 @@ class VclusterClient:
 
     def _get(self, kind, namespace, name):
         try:
-            return _to_dict(self.svc.client.get(self.resource(kind), name=name, namespace=namespace))
+            return to_dict(self.svc.client.get(self.resource(kind), name=name, namespace=namespace))
         except Exception as exc:
             if http_status(exc) == 404:
                 return None
@@ -172,7 +164,7 @@ class VclusterClient:
         except Exception as exc:
             raise GhostError("Failed to annotate %s '%s/%s': %s" % (
                 kind, meta["namespace"], meta["name"], api_error_message(exc)))
-        out = _to_dict(patched)
+        out = to_dict(patched)
         out.setdefault("kind", kind)
         return out
 

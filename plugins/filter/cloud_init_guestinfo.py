@@ -85,7 +85,7 @@ from ansible.errors import AnsibleFilterError  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import encode_guestinfo  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.options import split_name  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import split_name  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import DEFAULT_INTERFACES, render_documents  # noqa: E402
 
 

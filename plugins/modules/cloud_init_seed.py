@@ -140,10 +140,10 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import PYCDLIB  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.options import secret_values  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.seed import ensure_seed  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.runner import ensure_seed  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import YAML  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
 
 
 def main():

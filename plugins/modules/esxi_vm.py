@@ -396,11 +396,11 @@ duration:
   sample: 1.42
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.options import secret_values  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.argspec import vsphere_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import PYVMOMI, VsphereClient  # noqa: E402
@@ -416,7 +416,7 @@ def vim_cmd(params):
 
 
 def main():
-    argument_spec = vsphere_argument_spec(env_fallback)
+    argument_spec = vsphere_argument_spec()
     argument_spec.update(cloud_init_argument_spec())
     argument_spec.update({
         "name": {"type": "str", "required": True},

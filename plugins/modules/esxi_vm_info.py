@@ -185,7 +185,7 @@ duration:
   sample: 0.84
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner  # noqa: E402
@@ -194,7 +194,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import
 
 
 def main():
-    argument_spec = vsphere_argument_spec(env_fallback)
+    argument_spec = vsphere_argument_spec()
     argument_spec.update({
         "name": {"type": "str"},
         "folder": {"type": "str"},

@@ -394,9 +394,9 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import PYCDLIB  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.options import secret_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import YAML  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec import libvirt_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LIBVIRT, LibvirtClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import ensure_domain  # noqa: E402

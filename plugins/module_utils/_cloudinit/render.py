@@ -21,7 +21,7 @@ import json
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK, mask_secrets
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.options import (
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import (
     CLOUD_CONFIG_TYPE,
     MIME_TYPE,
     check_mac_address,

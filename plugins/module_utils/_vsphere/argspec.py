@@ -6,8 +6,7 @@
 
 VSPHERE_CONNECTION_SPEC is mirrored 1:1 by the doc fragment ``ghost.infra.vsphere``; a unit
 test compares the two, so change both together. The environment fallbacks are the variables
-AWX's VMware credential type injects. No ansible import: AnsibleModule resolves ``env_fallback``
-by name, so the spec stays plain data.
+AWX's VMware credential type injects.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+
+from ansible.module_utils.basic import env_fallback
 
 # Environment variable per option, in the order AnsibleModule should try them.
 ENV_FALLBACKS = {
@@ -32,15 +33,10 @@ VSPHERE_CONNECTION_SPEC = {
     "port": {"type": "int", "default": 443},
     "validate_certs": {"type": "bool", "default": True},
 }
+for _name, _variables in ENV_FALLBACKS.items():
+    VSPHERE_CONNECTION_SPEC[_name]["fallback"] = (env_fallback, list(_variables))
 
 
-def vsphere_argument_spec(env_fallback):
-    """A deep copy of VSPHERE_CONNECTION_SPEC with the environment fallbacks wired in.
-
-    ``env_fallback`` is ``ansible.module_utils.basic.env_fallback`` (passed in so this file
-    stays importable without ansible).
-    """
-    spec = copy.deepcopy(VSPHERE_CONNECTION_SPEC)
-    for name, variables in ENV_FALLBACKS.items():
-        spec[name]["fallback"] = (env_fallback, list(variables))
-    return spec
+def vsphere_argument_spec():
+    """A deep copy of VSPHERE_CONNECTION_SPEC, safe to extend with a module's options."""
+    return copy.deepcopy(VSPHERE_CONNECTION_SPEC)

@@ -284,7 +284,7 @@ def test_bad_input_raises_with_option():
 def test_pure_no_ansible_import():
     code = ("import sys\n"
             "from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import "
-            "render, guestinfo, iso, seed, options, spec\n"
+            "render, guestinfo, iso, runner, spec, argspec\n"
             "render.render_documents({'ip': '192.0.2.10/24'}, default_interface='ens192')\n"
             "bad = sorted(m for m in sys.modules if m == 'ansible' or m.startswith('ansible.'))\n"
             "assert not bad, bad\n")

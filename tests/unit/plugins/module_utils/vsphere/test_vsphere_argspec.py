@@ -32,7 +32,7 @@ def test_every_option_documents_its_environment_variable():
 
 
 def test_awx_variables_and_no_log_password():
-    spec = argspec.vsphere_argument_spec(env_fallback)
+    spec = argspec.vsphere_argument_spec()
     assert {name: opt["fallback"][1] for name, opt in spec.items()} == {
         "hostname": ["VMWARE_HOST"], "username": ["VMWARE_USER"], "password": ["VMWARE_PASSWORD"],
         "port": ["VMWARE_PORT"], "validate_certs": ["VMWARE_VALIDATE_CERTS"]}
@@ -43,7 +43,8 @@ def test_awx_variables_and_no_log_password():
 
 
 def test_argument_spec_is_a_copy():
-    spec = argspec.vsphere_argument_spec(env_fallback)
+    spec = argspec.vsphere_argument_spec()
     spec["port"]["default"] = 1
+    spec["hostname"]["fallback"][1].append("OTHER")
     assert argspec.VSPHERE_CONNECTION_SPEC["port"]["default"] == 443
-    assert "fallback" not in argspec.VSPHERE_CONNECTION_SPEC["hostname"]
+    assert argspec.VSPHERE_CONNECTION_SPEC["hostname"]["fallback"][1] == ["VMWARE_HOST"]

@@ -15,7 +15,7 @@ import stat
 import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import iso, seed
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import iso, runner
 
 HASH = "$6$saltsalt$" + "z" * 86
 CLOUD_INIT = {"ip": "192.0.2.10/24", "gateway": "192.0.2.1", "password_hash": HASH,
@@ -25,7 +25,7 @@ CLOUD_INIT = {"ip": "192.0.2.10/24", "gateway": "192.0.2.1", "password_hash": HA
 def ensure(path, **kwargs):
     kwargs.setdefault("cloud_init", CLOUD_INIT)
     kwargs.setdefault("name", "web1")
-    return seed.ensure_seed(dest=str(path), **kwargs)
+    return runner.ensure_seed(dest=str(path), **kwargs)
 
 
 def mode_of(path):

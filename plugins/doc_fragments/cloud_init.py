@@ -68,8 +68,10 @@ options:
         type: str
       gateway:
         description:
-          - "Default gateway, inside the subnet of O(cloud_init.ip). Rendered as the netplan
-            route C(to: default) (not the deprecated C(gateway4))."
+          - "Default gateway, inside the subnet of O(cloud_init.ip). Rendered as the route
+            C(to: 0.0.0.0/0) (C(::/0) for IPv6), which every cloud-init version parses; not the
+            deprecated C(gateway4), nor C(to: default), which cloud-init's own parser rejects
+            before 23.x on Debian and RHEL."
         type: str
       dns:
         description:

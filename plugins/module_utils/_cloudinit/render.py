@@ -106,6 +106,16 @@ def merge(base, extra):
     return out
 
 
+def default_route(gateway):
+    """The destination of a default route via ``gateway``, as every cloud-init parses it.
+
+    ``to: default`` is netplan's spelling, but cloud-init's own network-state parser (Debian
+    12's 22.4, RHEL, every renderer but Ubuntu's netplan pass-through) rejects it: "Address
+    default is not a valid ip address". A prefix of length zero parses everywhere.
+    """
+    return "::/0" if ":" in gateway else "0.0.0.0/0"
+
+
 def network_config(opts, *, default_interface, mac_address=None):
     """The netplan v2 document for normalized options (DHCP when no ``ip``)."""
     if opts["network_config"] is not None:
@@ -120,7 +130,7 @@ def network_config(opts, *, default_interface, mac_address=None):
         device["dhcp4"] = False
         device["addresses"] = [opts["ip"]]
         if opts["gateway"]:
-            device["routes"] = [{"to": "default", "via": opts["gateway"]}]
+            device["routes"] = [{"to": default_route(opts["gateway"]), "via": opts["gateway"]}]
     else:
         device["dhcp4"] = True
     nameservers = {}

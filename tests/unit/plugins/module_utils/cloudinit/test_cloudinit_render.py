@@ -196,10 +196,18 @@ def test_netplan_static():
     assert net == {"version": 2, "ethernets": {"ens192": {
         "dhcp4": False,
         "addresses": ["192.0.2.10/24"],
-        "routes": [{"to": "default", "via": "192.0.2.1"}],
+        "routes": [{"to": "0.0.0.0/0", "via": "192.0.2.1"}],
         "nameservers": {"addresses": ["192.0.2.53", "192.0.2.54"], "search": ["lab.example"]},
     }}}
     assert "gateway4" not in docs().network_config
+
+
+def test_default_route_parses_in_every_cloud_init():
+    # `to: default` is refused by cloud-init's network-state parser before canonical/cloud-init#6391.
+    assert render.default_route("192.0.2.1") == "0.0.0.0/0"
+    assert render.default_route("2001:db8::1") == "::/0"
+    net = yaml.safe_load(docs({"ip": "2001:db8::10/64", "gateway": "2001:db8::1"}).network_config)
+    assert net["ethernets"]["ens192"]["routes"] == [{"to": "::/0", "via": "2001:db8::1"}]
 
 
 def test_netplan_dhcp_default_interface_per_backend():

@@ -70,8 +70,8 @@ options:
         description:
           - "Default gateway, inside the subnet of O(cloud_init.ip). Rendered as the route
             C(to: 0.0.0.0/0) (C(::/0) for IPv6), which every cloud-init version parses; not the
-            deprecated C(gateway4), nor C(to: default), which cloud-init's own parser rejects
-            before 23.x on Debian and RHEL."
+            deprecated C(gateway4), nor C(to: default), which the cloud-init parser of Debian 12
+            and RHEL 9 rejects."
         type: str
       dns:
         description:

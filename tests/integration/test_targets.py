@@ -25,12 +25,46 @@ import yaml
 
 TARGETS = pathlib.Path(__file__).resolve().parent / "targets"
 SECRET_ENV = ("VMWARE_PASSWORD",)
-# Service-account tokens (JWTs) of any cluster the targets create, e.g. a vcluster's kubeconfig.
-JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
+# Credentials of any cluster the targets create, e.g. a vcluster's kubeconfig: service-account
+# tokens (JWTs), PEM blocks (keys, certificates) as text or base64 ("-----BEGIN" is
+# "LS0tLS1CRUdJTi" in base64, what client-key-data and client-certificate-data hold), and the
+# kubeconfig keys that carry client credentials.
+CREDENTIALS = {
+    "a bearer token": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."),
+    "a PEM block": re.compile(r"-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE)-----"),
+    "a base64 PEM block": re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]{16,}"),
+    "a kubeconfig client credential": re.compile(
+        r"client-(key|certificate)-data[\"']?\s*[:=]\s*[\"']?(?!\*{8}|VALUE_SPECIFIED)[A-Za-z0-9+/=]{16,}"),
+}
 
 
 def _targets():
     return sorted(p.name for p in TARGETS.iterdir() if (p / "tasks" / "main.yml").is_file()) if TARGETS.is_dir() else []
+
+
+def credentials_in(text):
+    """The kinds of cluster credential (CREDENTIALS) that ``text`` contains."""
+    return [kind for kind, pattern in CREDENTIALS.items() if pattern.search(text)]
+
+
+def test_there_are_targets():
+    # An empty parameter list would make pytest skip test_target and the run look green.
+    dirs = sorted(p.name for p in TARGETS.iterdir() if p.is_dir())
+    assert dirs, "no integration target under %s" % TARGETS
+    assert _targets() == dirs, "targets without tasks/main.yml: %s" % sorted(set(dirs) - set(_targets()))
+
+
+def test_credential_scan_catches_each_kind():
+    pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----"
+    b64 = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJ"
+    assert credentials_in("token: eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrdWJlcm5ldGVzIn0.sig") == ["a bearer token"]
+    assert credentials_in(pem) == ["a PEM block"]
+    assert credentials_in("-----BEGIN CERTIFICATE-----") == ["a PEM block"]
+    assert "a base64 PEM block" in credentials_in('"certificate-authority-data": "%s"' % b64)
+    assert credentials_in('"client-key-data": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"') == [
+        "a kubeconfig client credential"]
+    assert credentials_in('"client-key-data": "********"') == []
+    assert credentials_in('"client_key": "/root/.ghost/clusters/a/key.pem", "sha256": "ab12"') == []
 
 
 def _kubeconfig_secrets(path):
@@ -92,4 +126,5 @@ def test_target(target, request, tmp_path):
     secrets += _lines(TARGETS / target / "secrets")
     leaked = [s for s in secrets if s in proc.stdout]
     assert not leaked, "target %s printed %d secret(s) at -vvv" % (target, len(leaked))
-    assert not JWT.search(proc.stdout), "target %s printed a bearer token at -vvv" % target
+    found = credentials_in(proc.stdout)
+    assert not found, "target %s printed %s at -vvv" % (target, " and ".join(found))

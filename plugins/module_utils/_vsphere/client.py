@@ -4,47 +4,38 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The vSphere API client (pyVmomi). Private to ghost.infra; no compatibility promise.
 
-It never touches AnsibleModule: it takes plain arguments, returns the plain records spec.py
-describes and raises GhostError (ApiUnreachableError when the API does not answer, which is
-what the SSH fallback acts on). Reads go through the PropertyCollector: one paged
-RetrievePropertiesEx over a ContainerView for the inventory, one RetrievePropertiesEx for the
-full state of given VMs, so a module run costs a handful of round trips whatever the
-inventory size (pyVmomi's lazy properties would cost one round trip per attribute). Their
-answers are read by soapxml.py (C-accelerated ElementTree) rather than pyVmomi's per-element
-deserializer, through the stub pyVmomi logged in with; pyVmomi serializes the requests and
-makes every other call (tasks, login, views).
+It never touches AnsibleModule: it takes plain arguments, returns the plain records
+records.py describes (and converts) and raises GhostError (ApiUnreachableError when the API
+does not answer, which is what the SSH fallback acts on). Reads go through the
+PropertyCollector: one paged RetrievePropertiesEx over a ContainerView for the inventory, one
+RetrievePropertiesEx for the full state of given VMs, so a module run costs a handful of round
+trips whatever the inventory size (pyVmomi's lazy properties would cost one round trip per
+attribute). Their answers are read by soapxml.py (C-accelerated ElementTree) rather than
+pyVmomi's per-element deserializer, sent through the stub pyVmomi logged in with
+(vmomi_internals.py); pyVmomi serializes the requests and makes every other call (tasks,
+login, views).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import gzip
 import http.client
 import socket
 import ssl
 import time
-import zlib
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.imports import optional_import
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere import records, vmomi_internals
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records import POWERED_OFF, POWERED_ON, pick_ip
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.soapxml import (
-    MoRef,
     SoapFault,
-    as_bool,
-    as_int,
-    as_list,
     parse_fault,
     parse_retrieve_result,
 )
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere.spec import (
-    POWERED_OFF,
-    POWERED_ON,
-    pick_ip,
-)
 
 PYVMOMI = optional_import("pyVmomi", "pyvmomi")
-PYVMOMI_SUPPORT = optional_import("pyVmomi.VmomiSupport", "pyvmomi")
 PYVIM_CONNECT = optional_import("pyVim.connect", "pyvmomi")
 
 # Seconds one HTTP request to the API may take (connect or answer) before the API counts as
@@ -86,137 +77,15 @@ def _fault_text(exc):
     return "%s: %s" % (name, msg) if msg else name
 
 
-def _moid(ref):
-    """The moid of a MoRef, a pyVmomi managed object or None."""
-    if isinstance(ref, MoRef):
-        return ref.value or None
-    if ref is None or isinstance(ref, str):
-        return ref or None
-    return ref._moId
-
-
-_SUBTYPES = {}
-
-
-def is_a(wsdl_name, base):
-    """Whether vSphere type ``wsdl_name`` (``VirtualVmxnet3``) is ``base`` (``VirtualEthernetCard``)
-    or derives from it, after pyVmomi's type registry; unknown types are not."""
-    key = (wsdl_name, base)
-    if key not in _SUBTYPES:
-        support = PYVMOMI_SUPPORT.require()
-        try:
-            _SUBTYPES[key] = issubclass(support.GetWsdlType("urn:vim25", wsdl_name),
-                                        support.GetWsdlType("urn:vim25", base))
-        except (KeyError, TypeError, AttributeError):
-            _SUBTYPES[key] = False
-    return _SUBTYPES[key]
-
-
-def from_pyvmomi(value):
-    """A pyVmomi value in soapxml's plain form (the fallback when the raw read is unavailable)."""
-    support = PYVMOMI_SUPPORT.require()
-    if isinstance(value, support.ManagedObject):
-        return MoRef(value._wsdlName, value._moId)
-    if isinstance(value, support.DataObject):
-        out = {"_type": value._wsdlName}
-        for prop in value._GetPropertyList():
-            item = getattr(value, prop.name, None)
-            if item is not None and prop.name not in ("dynamicType", "dynamicProperty"):
-                out[prop.name] = from_pyvmomi(item)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [from_pyvmomi(item) for item in value]
-    return value
-
-
-def _disk_record(device):
-    backing = device.get("backing") or {}
-    capacity = as_int(device.get("capacityInBytes"))
-    capacity_kb = capacity // 1024 if capacity else as_int(device.get("capacityInKB"), 0)
-    label = (device.get("deviceInfo") or {}).get("label")
-    return {
-        "key": as_int(device.get("key")),
-        "label": label or "disk %s" % device.get("key"),
-        "capacity_kb": capacity_kb,
-        "file": backing.get("fileName"),
-        "thin": as_bool(backing["thinProvisioned"]) if "thinProvisioned" in backing else None,
-        "linked": bool(backing.get("parent")),
-    }
-
-
-def _nic_record(device, networks):
-    backing = device.get("backing") or {}
-    kind = backing.get("_type") or ""
-    network = None
-    if is_a(kind, "VirtualEthernetCardNetworkBackingInfo"):
-        network = backing.get("deviceName") or networks.get(_moid(backing.get("network")))
-    elif is_a(kind, "VirtualEthernetCardDistributedVirtualPortBackingInfo"):
-        port = backing.get("port") or {}
-        network = networks.get(("dvpg", port.get("portgroupKey")))
-    elif is_a(kind, "VirtualEthernetCardOpaqueNetworkBackingInfo"):
-        network = backing.get("opaqueNetworkId")
-    label = (device.get("deviceInfo") or {}).get("label")
-    return {
-        "key": as_int(device.get("key")),
-        "label": label or "nic %s" % device.get("key"),
-        "mac": device.get("macAddress"),
-        "network": network,
-    }
-
-
-def vm_record(moid, props, networks=None):
-    """A VM's properties (``{path: plain value}``) as the plain record spec.py describes."""
-    networks = networks or {}
-    devices = as_list(props.get("config.hardware.device"))
-    disks = [_disk_record(d) for d in devices if is_a(d.get("_type") or "", "VirtualDisk")]
-    nics = [_nic_record(d, networks) for d in devices if is_a(d.get("_type") or "", "VirtualEthernetCard")]
-    disks.sort(key=lambda d: d["key"])
-    nics.sort(key=lambda n: n["key"])
-    extra = {}
-    for option in as_list(props.get("config.extraConfig")):
-        value = option.get("value")
-        extra[option.get("key")] = value if isinstance(value, str) else ("" if value is None else str(value))
-    net_ips = []
-    for nic in as_list(props.get("guest.net")):
-        net_ips.extend(as_list(nic.get("ipAddress")))
-    return {
-        "moid": moid,
-        "name": props.get("name"),
-        "parent": _moid(props.get("parent")),
-        "template": as_bool(props.get("config.template")),
-        "uuid": props.get("config.uuid") or None,
-        "instance_uuid": props.get("config.instanceUuid") or None,
-        "cpu": as_int(props.get("config.hardware.numCPU")),
-        "memory_mb": as_int(props.get("config.hardware.memoryMB")),
-        "cpu_hot_add": as_bool(props.get("config.cpuHotAddEnabled")),
-        "cpu_hot_remove": as_bool(props.get("config.cpuHotRemoveEnabled")),
-        "memory_hot_add": as_bool(props.get("config.memoryHotAddEnabled")),
-        "power_state": props.get("runtime.powerState"),
-        "tools_running": props.get("guest.toolsRunningStatus") == "guestToolsRunning",
-        "guest_ip": props.get("guest.ipAddress") or None,
-        "guest_net_ips": net_ips,
-        "extra_config": extra,
-        "disks": disks,
-        "nics": nics,
-        "datastores": [_moid(d) for d in as_list(props.get("datastore"))],
-        "resource_pool": _moid(props.get("resourcePool")),
-        "host": _moid(props.get("runtime.host")),
-        "current_snapshot": _moid(props.get("snapshot.currentSnapshot")),
-    }
-
-
 class VsphereClient:
     """A logged-in session. Use ``with VsphereClient.connect(...) as client:`` to log out."""
 
-    def __init__(self, stub, content, *, hostname, port):
+    def __init__(self, stub, content):
         self._stub = stub
         self.content = content
-        self.hostname = hostname
-        self.port = port
         self._devices = {}
         # Reads bypass pyVmomi's slow deserializer when its stub offers what that needs.
-        self._raw_reads = all(hasattr(stub, name) for name in (
-            "SerializeRequest", "GetConnection", "ReturnConnection", "DropConnections", "cookie", "versionId", "path"))
+        self._raw_reads = vmomi_internals.raw_reads_supported(stub)
 
     # -- session ------------------------------------------------------------------------------
 
@@ -281,7 +150,7 @@ class VsphereClient:
             raise GhostError("Failed to connect to the vSphere API at %s: %s: %s" % (where, type(exc).__name__, text))
         finally:
             socket.setdefaulttimeout(default_timeout)
-        return cls(stub, content, hostname=hostname, port=port)
+        return cls(stub, content)
 
     def close(self):
         """Log out (vCenter keeps sessions otherwise); errors are ignored."""
@@ -296,10 +165,6 @@ class VsphereClient:
     def __exit__(self, *exc):
         self.close()
         return False
-
-    @property
-    def is_vcenter(self):
-        return self.content.about.apiType == "VirtualCenter"
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -321,31 +186,8 @@ class VsphereClient:
             raise GhostError("%s: the vSphere API connection failed: %s" % (what, exc))
 
     def _post(self, method, args):
-        """POST one PropertyCollector method through pyVmomi's stub (its serializer, session
-        cookie and connection pool) and return (HTTP status, body) unparsed."""
-        stub = self._stub
-        info = PYVMOMI.require().vmodl.query.PropertyCollector._GetMethodInfo(method)
-        body = stub.SerializeRequest(self.content.propertyCollector, info, args)
-        headers = {"SOAPAction": stub.versionId, "Content-Type": "text/xml; charset=UTF-8",
-                   "Accept-Encoding": "gzip, deflate"}
-        if stub.cookie:
-            headers["Cookie"] = stub.cookie
-        conn = stub.GetConnection()
-        try:
-            conn.request("POST", stub.path, body, headers)
-            response = conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            stub.DropConnections()
-            raise
-        stub.ReturnConnection(conn)
-        encoding = (response.getheader("Content-Encoding") or "identity").lower()
-        if encoding == "gzip":
-            data = gzip.decompress(data)
-        elif encoding == "deflate":
-            data = zlib.decompress(data)
-        return response.status, data
+        """POST one PropertyCollector method, return (HTTP status, body) unparsed."""
+        return vmomi_internals.post(self._stub, self.content.propertyCollector, method, args)
 
     def _page(self, what, method, args):
         """One page of a PropertyCollector read as (token, [(MoRef, {path: plain value})])."""
@@ -353,7 +195,8 @@ class VsphereClient:
             result = self._call(what, getattr(self.content.propertyCollector, method), *args)
             if result is None:
                 return None, []
-            return result.token, [(from_pyvmomi(o.obj), {p.name: from_pyvmomi(p.val) for p in o.propSet or []})
+            plain = vmomi_internals.from_pyvmomi
+            return result.token, [(plain(o.obj), {p.name: plain(p.val) for p in o.propSet or []})
                                   for o in result.objects or []]
         try:
             status, data = self._post(method, args)
@@ -395,7 +238,7 @@ class VsphereClient:
         vim = PYVMOMI.require().vim
         manager = self.content.viewManager
         types = [getattr(vim, kind) for kind in properties]
-        view = self._call(what, manager.CreateContainerView, root, types, True)
+        view = self._call(what, manager.CreateContainerView, container=root, type=types, recursive=True)
         try:
             objects, props = self._view_specs(view, properties)
             return list(self._retrieve(what, objects, props))
@@ -408,7 +251,7 @@ class VsphereClient:
     # -- reads --------------------------------------------------------------------------------
 
     def inventory(self, *, full=False):
-        """Datacenters, folders, networks and every VM (records as in spec.py): ONE paged
+        """Datacenters, folders, networks and every VM (as records.py describes): ONE paged
         RetrievePropertiesEx over a ContainerView of the root folder. ``full`` reads every VM
         property (info module); otherwise only what finds a VM by name."""
         vm_props = VM_PROPERTIES if full else INVENTORY_VM_PROPERTIES
@@ -422,45 +265,27 @@ class VsphereClient:
             "DistributedVirtualPortgroup": ("key",),
         }
         found = self._collect_view("Failed to read the vSphere inventory", self.content.rootFolder, properties)
-        out = {"datacenters": {}, "folders": {}, "networks": {}, "vms": []}
-        vm_props_by_moid = []
-        for ref, props in found:
-            moid = ref.value
-            if is_a(ref.type, "VirtualMachine"):
-                vm_props_by_moid.append((moid, props))
-            elif is_a(ref.type, "Datacenter"):
-                out["datacenters"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent")),
-                                            "vm_folder": _moid(props.get("vmFolder"))}
-            elif is_a(ref.type, "Folder"):
-                out["folders"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent"))}
-            elif is_a(ref.type, "Network"):
-                out["networks"][moid] = props.get("name")
-                if props.get("key"):
-                    out["networks"][("dvpg", props["key"])] = props.get("name")
-        for moid, props in vm_props_by_moid:
-            if full:
-                out["vms"].append(vm_record(moid, props, out["networks"]))
-            else:
-                out["vms"].append({"moid": moid, "name": props.get("name"), "parent": _moid(props.get("parent")),
-                                   "template": as_bool(props.get("config.template"))})
-        return out
+        return records.inventory_record(found, full=full, is_a=vmomi_internals.is_a)
+
+    def _vm_properties(self, what, moids, paths):
+        """``{moid: {path: plain value}}`` of the VMs ``moids`` in ONE RetrievePropertiesEx."""
+        pc = PYVMOMI.require().vmodl.query.PropertyCollector
+        objects = [pc.ObjectSpec(obj=self._ref("VirtualMachine", m), skip=False) for m in moids]
+        props = [pc.PropertySpec(type=PYVMOMI.require().vim.VirtualMachine, pathSet=list(paths), all=False)]
+        return {ref.value: values for ref, values in self._retrieve(what, objects, props)}
 
     def read_vms(self, moids, networks=None):
         """Full records of the VMs ``moids`` in ONE RetrievePropertiesEx, in that order;
         a VM that is gone is left out."""
-        vmodl = PYVMOMI.require().vmodl
-        pc = vmodl.query.PropertyCollector
-        vim = PYVMOMI.require().vim
-        objects = [pc.ObjectSpec(obj=self._ref("VirtualMachine", m), skip=False) for m in moids]
-        props = [pc.PropertySpec(type=vim.VirtualMachine, pathSet=list(VM_PROPERTIES), all=False)]
-        found = {}
         try:
-            for ref, values in self._retrieve("Failed to read VM state", objects, props):
-                found[ref.value] = values
+            found = self._vm_properties("Failed to read VM state", moids, VM_PROPERTIES)
         except GhostError as exc:
+            # One VM that is gone: vSphere faults rather than leaving it out.
             if "ManagedObjectNotFound" not in str(exc) or len(moids) != 1:
                 raise
-        return [vm_record(moid, found[moid], networks) for moid in moids if moid in found]
+            found = {}
+        return [records.vm_record(moid, found[moid], networks=networks, is_a=vmomi_internals.is_a)
+                for moid in moids if moid in found]
 
     def placement(self, datacenter):
         """Resource pools, compute resources, hosts, datastores and networks of a datacenter
@@ -476,36 +301,7 @@ class VsphereClient:
         }
         found = self._collect_view("Failed to read the datacenter's resources",
                                    self._ref("Datacenter", datacenter), properties)
-        out = {"pools": {}, "compute": {}, "hosts": {}, "datastores": {}, "networks": {}}
-        switches = {}
-        portgroups = []
-        for ref, props in found:
-            moid, kind = ref.value, ref.type
-            if is_a(kind, "ResourcePool"):
-                out["pools"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent")),
-                                      "owner": _moid(props.get("owner"))}
-            elif is_a(kind, "ComputeResource"):
-                out["compute"][moid] = {"name": props.get("name"), "resource_pool": _moid(props.get("resourcePool")),
-                                        "hosts": [_moid(h) for h in as_list(props.get("host"))]}
-            elif is_a(kind, "HostSystem"):
-                out["hosts"][moid] = {"name": props.get("name"), "parent": _moid(props.get("parent"))}
-            elif is_a(kind, "Datastore"):
-                accessible = props.get("summary.accessible")
-                out["datastores"][moid] = {"name": props.get("name"),
-                                           "accessible": None if accessible is None else as_bool(accessible)}
-            elif is_a(kind, "DistributedVirtualSwitch"):
-                switches[moid] = props.get("uuid")
-            elif is_a(kind, "Network"):
-                network = "standard"
-                if is_a(kind, "DistributedVirtualPortgroup"):
-                    network = "distributed"
-                    portgroups.append((moid, _moid(props.get("config.distributedVirtualSwitch"))))
-                elif is_a(kind, "OpaqueNetwork"):
-                    network = "opaque"
-                out["networks"][moid] = {"name": props.get("name"), "kind": network, "key": props.get("key")}
-        for moid, switch in portgroups:
-            out["networks"][moid]["switch_uuid"] = switches.get(switch)
-        return out
+        return records.placement_record(found, is_a=vmomi_internals.is_a)
 
     # -- changes ------------------------------------------------------------------------------
 
@@ -586,33 +382,26 @@ class VsphereClient:
         source = self._ref("VirtualMachine", request["template"])
         task = self._call(what, source.CloneVM_Task, folder=self._ref("Folder", request["folder"]),
                           name=request["name"], spec=spec)
-        return _moid(self._wait_task(task, what))
+        return vmomi_internals.moid_of(self._wait_task(task, what))
+
+    def _vm_task(self, what, moid, start):
+        """Start a task with ``start(vm)`` on VM ``moid`` and wait for it to finish."""
+        vm = self._ref("VirtualMachine", moid)
+        self._wait_task(self._call(what, start, vm), what)
 
     def reconfigure(self, moid, request, name):
-        what = "Failed to reconfigure VM '%s'" % name
-        vm = self._ref("VirtualMachine", moid)
-        task = self._call(what, vm.ReconfigVM_Task, spec=self._config_spec(moid, request))
-        self._wait_task(task, what)
+        spec = self._config_spec(moid, request)
+        self._vm_task("Failed to reconfigure VM '%s'" % name, moid, lambda vm: vm.ReconfigVM_Task(spec=spec))
 
     def power_on(self, moid, name):
-        what = "Failed to power on VM '%s'" % name
-        vm = self._ref("VirtualMachine", moid)
-        self._wait_task(self._call(what, vm.PowerOnVM_Task), what)
+        self._vm_task("Failed to power on VM '%s'" % name, moid, lambda vm: vm.PowerOnVM_Task())
 
     def power_off(self, moid, name):
-        what = "Failed to power off VM '%s'" % name
-        vm = self._ref("VirtualMachine", moid)
-        self._wait_task(self._call(what, vm.PowerOffVM_Task), what)
+        self._vm_task("Failed to power off VM '%s'" % name, moid, lambda vm: vm.PowerOffVM_Task())
 
     def _power_state(self, moid):
-        vmodl = PYVMOMI.require().vmodl
-        pc = vmodl.query.PropertyCollector
-        vim = PYVMOMI.require().vim
-        objects = [pc.ObjectSpec(obj=self._ref("VirtualMachine", moid), skip=False)]
-        props = [pc.PropertySpec(type=vim.VirtualMachine, pathSet=["runtime.powerState"], all=False)]
-        for _ref, values in self._retrieve("Failed to read the power state", objects, props):
-            return values.get("runtime.powerState")
-        return None
+        found = self._vm_properties("Failed to read the power state", [moid], ["runtime.powerState"])
+        return found.get(moid, {}).get("runtime.powerState")
 
     def shutdown(self, record, timeout):
         """Shut the guest down through VMware Tools, wait up to ``timeout`` seconds, then power
@@ -637,20 +426,18 @@ class VsphereClient:
         return "hard"
 
     def destroy(self, moid, name):
-        what = "Failed to delete VM '%s'" % name
-        vm = self._ref("VirtualMachine", moid)
-        self._wait_task(self._call(what, vm.Destroy_Task), what)
+        self._vm_task("Failed to delete VM '%s'" % name, moid, lambda vm: vm.Destroy_Task())
 
     def wait_for_ip(self, moid, name, timeout, networks=None):
-        """Poll until the guest reports a usable IPv4 address (spec.pick_ip); return the
+        """Poll until the guest reports a usable IPv4 address (records.pick_ip); return the
         record. Raises GhostError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         delay = 0.2
         while True:
-            records = self.read_vms([moid], networks)
-            if not records:
+            found = self.read_vms([moid], networks)
+            if not found:
                 raise GhostError("Failed to wait for an IP address of VM '%s': it is gone" % name)
-            record = records[0]
+            record = found[0]
             if pick_ip(record):
                 return record
             if record.get("power_state") != POWERED_ON:

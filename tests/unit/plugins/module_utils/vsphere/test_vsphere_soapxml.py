@@ -151,10 +151,11 @@ def test_as_int():
 
 
 def test_vm_record_from_a_parsed_page():
-    from ansible_collections.ghost.infra.plugins.module_utils._vsphere import client
+    from ansible_collections.ghost.infra.plugins.module_utils._vsphere import records, vmomi_internals
 
     token, objects = soapxml.parse_retrieve_result(PAGE.encode("utf-8"))
-    record = client.vm_record("vm-42", objects[0][1], {"network-7": "VM Network"})
+    record = records.vm_record("vm-42", objects[0][1], networks={"network-7": "VM Network"},
+                               is_a=vmomi_internals.is_a)
     assert record["name"] == "web1"
     assert record["parent"] == "group-v3"
     assert record["cpu"] == 2
@@ -170,11 +171,11 @@ def test_vm_record_from_a_parsed_page():
 
 
 def test_type_hierarchy_comes_from_pyvmomi():
-    from ansible_collections.ghost.infra.plugins.module_utils._vsphere import client
+    from ansible_collections.ghost.infra.plugins.module_utils._vsphere import vmomi_internals
 
-    assert client.is_a("VirtualVmxnet3", "VirtualEthernetCard")
-    assert client.is_a("ClusterComputeResource", "ComputeResource")
-    assert client.is_a("VirtualApp", "ResourcePool")
-    assert client.is_a("DistributedVirtualPortgroup", "Network")
-    assert not client.is_a("VirtualDisk", "VirtualEthernetCard")
-    assert not client.is_a("NoSuchType", "VirtualDisk")
+    assert vmomi_internals.is_a("VirtualVmxnet3", "VirtualEthernetCard")
+    assert vmomi_internals.is_a("ClusterComputeResource", "ComputeResource")
+    assert vmomi_internals.is_a("VirtualApp", "ResourcePool")
+    assert vmomi_internals.is_a("DistributedVirtualPortgroup", "Network")
+    assert not vmomi_internals.is_a("VirtualDisk", "VirtualEthernetCard")
+    assert not vmomi_internals.is_a("NoSuchType", "VirtualDisk")

@@ -5,8 +5,10 @@
 """What esxi_vm and esxi_vm_info do, given a client. Private to ghost.infra.
 
 ensure_vm() and vm_info() take a client object (client.VsphereClient, or a fake in unit
-tests) and the module's options as a plain dict they never modify; they return the result
-dict and raise GhostError. esxi_vm() adds the connection and the SSH fallback.
+tests) and the module's options as a plain dict they never modify. They read what they need
+once, compute the plan (spec.py) and the views (views.py), apply the plan unless in check
+mode, and return the result dict; they raise GhostError. esxi_vm() adds the connection and
+the SSH fallback.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,10 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
-from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK, build_result
+from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import (
     GUESTINFO_KEYS,
-    decode_guestinfo,
     encode_guestinfo,
 )
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import (
@@ -25,15 +26,8 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render impo
     masked_documents,
     render_documents,
 )
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import dump_yaml
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere import spec
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere.spec import (
-    MANAGED_KEY,
-    MANAGED_VALUE,
-    POWERED_OFF,
-    POWERED_ON,
-    SECRET_FIELDS,
-)
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere import lookup, spec, views
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records import POWERED_OFF, POWERED_ON
 
 CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs")
 
@@ -47,108 +41,103 @@ def _render_cloud_init(params):
     return documents, encode_guestinfo(documents)
 
 
-def _current_documents(extra_config):
-    """The cloud-init documents a VM holds, masked for a diff (None when it holds none)."""
-    values = spec.guestinfo_of(extra_config)
-    if not values.get("guestinfo.metadata") and not values.get("guestinfo.userdata"):
-        return None
-    try:
-        decoded = decode_guestinfo(values)
-    except GhostError:
-        return MASK
-    texts = {"meta-data": dump_yaml(decoded["meta_data"]), "user-data": decoded["user_data"]}
-    if decoded["network_config"] is not None:
-        texts["network-config"] = dump_yaml(decoded["network_config"])
-    if decoded["vendor_data"] is not None:
-        texts["vendor-data"] = decoded["vendor_data"]
-    return masked_documents(texts)
-
-
-def _result(changed, *, vm, diff, before, after, changes=(), warnings=()):
+def _result(*, changed, vm, diff, before, after, changes=(), warnings=()):
     result = build_result(changed, diff_enabled=diff, before=before, after=after,
-                          secret_fields=SECRET_FIELDS, vm=vm, changes=list(changes))
+                          secret_fields=views.SECRET_FIELDS, vm=vm, changes=list(changes))
     if warnings:
         result["warnings"] = list(warnings)
     return result
 
 
-def _final_vm(client, record, inventory, params, warnings):
+def _final_vm(client, record, *, inventory, params, warnings):
     """Re-read the VM after changes (one call), or wait for its IP when asked; ``record``
     carries the moid, name and the power state the task left the VM in."""
     networks = inventory.get("networks")
     if params.get("wait_for_ip"):
         if record.get("power_state") == POWERED_ON:
             found = client.wait_for_ip(record["moid"], record["name"], params.get("wait_timeout", 300), networks)
-            return spec.vm_view(found, inventory)
+            return views.vm_view(found, inventory)
         warnings.append("wait_for_ip: VM '%s' is not powered on, so no IP address was awaited" % record["name"])
     records = client.read_vms([record["moid"]], networks)
-    return spec.vm_view(records[0], inventory) if records else {}
+    return views.vm_view(records[0], inventory) if records else {}
 
 
-def _absent(client, record, inventory, params, *, check_mode, diff):
-    name = params["name"]
+def _apply_steps(client, record, *, steps, reconfig, shutdown_timeout):
+    """Run spec.power_plan() ``steps`` on an existing VM; return the warnings."""
+    warnings = []
+    for step in steps:
+        if step == "shutdown":
+            how = client.shutdown(record, shutdown_timeout)
+            if how == "hard" and shutdown_timeout > 0:
+                warnings.append("VM '%s' did not shut down through VMware Tools%s; it was powered off hard" % (
+                    record["name"], "" if record.get("tools_running") else " (Tools not running)"))
+        elif step == "power_off":
+            client.power_off(record["moid"], record["name"])
+        elif step == "reconfigure" and reconfig:
+            client.reconfigure(record["moid"], reconfig, record["name"])
+        elif step == "power_on":
+            client.power_on(record["moid"], record["name"])
+    return warnings
+
+
+def _absent(client, record, *, inventory, params, check_mode, diff):
     if record is None:
-        return _result(False, vm={}, diff=diff, before={}, after={})
+        return _result(changed=False, vm={}, diff=diff, before={}, after={})
     reasons = spec.absent_refusals(record, force=params.get("force"))
     if reasons:
-        raise GhostError(failure("delete", "VM", name, "; ".join(reasons) + "; set force: true to delete it anyway"))
-    before = spec.vm_view(record, inventory)
-    changes = ["state: present -> absent"]
+        raise GhostError(failure("delete", "VM", params["name"],
+                                 "; ".join(reasons) + "; set force: true to delete it anyway"))
+    before = views.diff_side(views.vm_view(record, inventory))
     if not check_mode:
         if record.get("power_state") != POWERED_OFF:
-            client.power_off(record["moid"], name)
-        client.destroy(record["moid"], name)
-    return _result(True, vm={}, diff=diff, before=spec.diff_side(before), after={}, changes=changes)
+            client.power_off(record["moid"], params["name"])
+        client.destroy(record["moid"], params["name"])
+    return _result(changed=True, vm={}, diff=diff, before=before, after={}, changes=["state: present -> absent"])
 
 
-def _create(client, inventory, datacenter, params, *, check_mode, diff):
-    name = params["name"]
-    state = params["state"]
-    if not params.get("template"):
+def _read_template(client, inventory, datacenter, params):
+    """The full record of the template to clone."""
+    name, wanted = params["name"], params.get("template")
+    if not wanted:
         raise GhostError(failure("create", "VM", name, "it does not exist and no template is given"))
-    matches = spec.find_vms(inventory, params["template"], datacenter=datacenter)
-    source = spec.only_one(matches, "template", params["template"])
+    source = lookup.only_one(lookup.find_vms(inventory, wanted, datacenter=datacenter), "template", wanted)
     if source is None:
         where = (" in datacenter '%s'" % inventory["datacenters"][datacenter]["name"]) if datacenter else ""
-        raise GhostError(failure("create", "VM", name, "template '%s' does not exist%s" % (params["template"], where)))
-    template = client.read_vms([source["moid"]], inventory.get("networks"))
-    if not template:
-        raise GhostError(failure("create", "VM", name, "template '%s' disappeared" % params["template"]))
-    template = template[0]
-    datacenter = datacenter or spec.folder_datacenter(template["parent"], inventory)
+        raise GhostError(failure("create", "VM", name, "template '%s' does not exist%s" % (wanted, where)))
+    found = client.read_vms([source["moid"]], inventory.get("networks"))
+    if not found:
+        raise GhostError(failure("create", "VM", name, "template '%s' disappeared" % wanted))
+    return found[0]
+
+
+def _create(client, *, inventory, datacenter, params, check_mode, diff):
+    name = params["name"]
+    template = _read_template(client, inventory, datacenter, params)
+    datacenter = datacenter or lookup.folder_datacenter(template["parent"], inventory)
     documents, ci_keys = _render_cloud_init(params)
     raw = spec.raw_guestinfo(params.get("guestinfo"), GUESTINFO_KEYS)
-    extra = dict(raw)
-    extra.update(ci_keys or {})
-    # vSphere copies the template's extraConfig: clear cloud-init keys the render leaves out.
-    for key in GUESTINFO_KEYS:
-        if key not in extra and template["extra_config"].get(key):
-            extra[key] = ""
-    extra[MANAGED_KEY] = MANAGED_VALUE
+    extra = spec.clone_extra_config(ci_keys, raw, template["extra_config"], GUESTINFO_KEYS)
     placement = client.placement(datacenter)
     try:
         request, predicted = spec.clone_request(
             name=name, template=template, placement=placement, inventory=inventory, datacenter=datacenter,
-            params=params, extra_config=extra, power_on=state in ("poweredon", "restarted"))
+            params=params, extra_config=extra, power_on=params["state"] in ("poweredon", "restarted"))
     except GhostError as exc:
         raise GhostError(failure("create", "VM", name, exc))
-    predicted["guestinfo"] = spec.masked_guestinfo({k: v for k, v in extra.items() if v})
-    after = spec.diff_side(predicted)
+    after = views.diff_side(predicted)
     if documents is not None:
         after["cloud_init"] = masked_documents(documents)
     changes = ["state: absent -> %s" % predicted["power_state"]]
-    warnings = []
     if check_mode:
-        return _result(True, vm=predicted, diff=diff, before={}, after=after, changes=changes)
-    moid = client.clone(request)
-    vm = _final_vm(client, {"moid": moid, "name": name, "power_state": predicted["power_state"]},
-                   inventory, params, warnings)
-    return _result(True, vm=vm, diff=diff, before={}, after=after, changes=changes, warnings=warnings)
+        return _result(changed=True, vm=predicted, diff=diff, before={}, after=after, changes=changes)
+    warnings = []
+    created = {"moid": client.clone(request), "name": name, "power_state": predicted["power_state"]}
+    vm = _final_vm(client, created, inventory=inventory, params=params, warnings=warnings)
+    return _result(changed=True, vm=vm, diff=diff, before={}, after=after, changes=changes, warnings=warnings)
 
 
-def _update(client, record, inventory, params, *, check_mode, diff):
-    name = params["name"]
-    state = params["state"]
+def _update(client, record, *, inventory, params, check_mode, diff):
+    name, state, current = params["name"], params["state"], record.get("power_state")
     if record.get("template"):
         raise GhostError(failure("manage", "VM", name, "it is a template; esxi_vm only deletes templates "
                                  "(state: absent with force: true)"))
@@ -159,71 +148,53 @@ def _update(client, record, inventory, params, *, check_mode, diff):
         changes, reconfig = spec.compute_changes(
             record, cpu=params.get("cpu"), memory_mb=params.get("memory_mb"), disk_gb=params.get("disk_gb"),
             extra_config=extra, cloud_init_keys=set(GUESTINFO_KEYS))
-        steps = spec.power_plan(record.get("power_state"), state, cold_changes=[c for c in changes if c.cold],
-                                force=params.get("force"))
+        steps = spec.power_plan(current, state, cold_changes=[c for c in changes if c.cold], force=params.get("force"))
     except GhostError as exc:
         raise GhostError(failure("update", "VM", name, exc), details=exc.details)
-    final_state = spec.final_power_state(record.get("power_state"), steps)
-    power_steps = [s for s in steps if s != "reconfigure"]
-    changed = bool(reconfig) or bool(power_steps)
-    before_vm = spec.vm_view(record, inventory)
-    after_vm = spec.predict(before_vm, changes, power_state=final_state)
-    texts = [c.text() for c in changes]
-    if state == "restarted" and record.get("power_state") == POWERED_ON:
-        texts.append("power_state: restarted")
-    elif final_state != record.get("power_state"):
-        texts.append("power_state: %s -> %s" % (record.get("power_state"), final_state))
-    before, after = spec.diff_side(before_vm), spec.diff_side(after_vm)
+    final_state = spec.final_power_state(current, steps)
+    changed = bool(reconfig) or any(step != "reconfigure" for step in steps)
+    before_vm = views.vm_view(record, inventory)
+    after_vm = views.predict(before_vm, changes, power_state=final_state)
+    texts = spec.change_texts(changes, state=state, before=current, after=final_state)
+    before, after = views.diff_side(before_vm), views.diff_side(after_vm)
     if documents is not None:
-        before["cloud_init"] = _current_documents(record.get("extra_config"))
+        before["cloud_init"] = views.held_documents(record.get("extra_config"))
         after["cloud_init"] = masked_documents(documents)
-    warnings = []
     if check_mode:
-        return _result(changed, vm=after_vm, diff=diff, before=before, after=after, changes=texts)
-    for step in steps:
-        if step == "shutdown":
-            how = client.shutdown(record, params.get("shutdown_timeout", 120))
-            if how == "hard" and params.get("shutdown_timeout", 120) > 0:
-                warnings.append("VM '%s' did not shut down through VMware Tools%s; it was powered off hard" % (
-                    name, "" if record.get("tools_running") else " (Tools not running)"))
-        elif step == "power_off":
-            client.power_off(record["moid"], name)
-        elif step == "reconfigure" and reconfig:
-            client.reconfigure(record["moid"], reconfig, name)
-        elif step == "power_on":
-            client.power_on(record["moid"], name)
+        return _result(changed=changed, vm=after_vm, diff=diff, before=before, after=after, changes=texts)
+    warnings = _apply_steps(client, record, steps=steps, reconfig=reconfig,
+                            shutdown_timeout=params.get("shutdown_timeout", 120))
     vm = before_vm
     if changed or params.get("wait_for_ip"):
-        vm = _final_vm(client, dict(record, power_state=final_state), inventory, params, warnings)
-    return _result(changed, vm=vm, diff=diff, before=before, after=after, changes=texts, warnings=warnings)
+        vm = _final_vm(client, dict(record, power_state=final_state), inventory=inventory, params=params,
+                       warnings=warnings)
+    return _result(changed=changed, vm=vm, diff=diff, before=before, after=after, changes=texts, warnings=warnings)
 
 
 def ensure_vm(client, params, *, check_mode=False, diff=False):
     """The esxi_vm task against a connected client. Reads the inventory (one call) and the VM
     (one call), then changes only what differs."""
     params = spec.split_name(params)
-    name = params["name"]
     inventory = client.inventory()
-    datacenter = spec.find_datacenter(inventory, params.get("datacenter"))
-    matches = spec.find_vms(inventory, name, datacenter=datacenter, folder=params.get("folder"))
-    match = spec.only_one(matches, "VM", name)
-    record = None
-    if match is not None:
-        records = client.read_vms([match["moid"]], inventory.get("networks"))
-        record = records[0] if records else None
+    datacenter = lookup.find_datacenter(inventory, params.get("datacenter"))
+    matches = lookup.find_vms(inventory, params["name"], datacenter=datacenter, folder=params.get("folder"))
+    match = lookup.only_one(matches, "VM", params["name"])
+    records = client.read_vms([match["moid"]], inventory.get("networks")) if match else []
+    record = records[0] if records else None
     if params["state"] == "absent":
-        return _absent(client, record, inventory, params, check_mode=check_mode, diff=diff)
+        return _absent(client, record, inventory=inventory, params=params, check_mode=check_mode, diff=diff)
     if record is None:
-        return _create(client, inventory, datacenter, params, check_mode=check_mode, diff=diff)
-    return _update(client, record, inventory, params, check_mode=check_mode, diff=diff)
+        return _create(client, inventory=inventory, datacenter=datacenter, params=params, check_mode=check_mode,
+                       diff=diff)
+    return _update(client, record, inventory=inventory, params=params, check_mode=check_mode, diff=diff)
 
 
 def vm_info(client, params):
     """The esxi_vm_info result: every VM matching ``name`` (glob) and ``folder`` from ONE paged
     RetrievePropertiesEx."""
     inventory = client.inventory(full=True)
-    records = spec.match_vms(inventory, pattern=params.get("name"), folder=params.get("folder"))
-    return build_result(False, secret_fields=SECRET_FIELDS, vms=[spec.vm_view(r, inventory) for r in records])
+    records = lookup.match_vms(inventory, pattern=params.get("name"), folder=params.get("folder"))
+    return build_result(changed=False, secret_fields=views.SECRET_FIELDS, vms=[views.vm_view(r, inventory) for r in records])
 
 
 def connection(params):

@@ -17,10 +17,10 @@ import pytest
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import decode_guestinfo
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner, spec
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere import records, runner
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import ApiUnreachableError
 
-GB = spec.KB_PER_GB
+GB = records.KB_PER_GB
 PASSWORD_HASH = "$6$unit$" + "h" * 86
 
 
@@ -37,7 +37,7 @@ def vm_record(moid, name, parent="group-3", **overrides):
     base = {
         "moid": moid, "name": name, "parent": parent, "template": False, "uuid": "uuid-" + moid,
         "instance_uuid": "iuuid-" + moid, "cpu": 2, "memory_mb": 2048, "cpu_hot_add": False,
-        "cpu_hot_remove": False, "memory_hot_add": False, "power_state": spec.POWERED_OFF,
+        "cpu_hot_remove": False, "memory_hot_add": False, "power_state": records.POWERED_OFF,
         "tools_running": False, "guest_ip": None, "guest_net_ips": [], "extra_config": {},
         "disks": [{"key": 2000, "label": "Hard disk 1", "capacity_kb": 10 * GB,
                    "file": "[ds1] %s/%s.vmdk" % (name, name), "thin": True, "linked": False}],
@@ -64,7 +64,7 @@ class FakeClient:
         self.vms = {
             "vm-1": vm_record("vm-1", "tmpl", template=True, current_snapshot="snapshot-1",
                               extra_config={"guestinfo.vendordata": "OLD", "guestinfo.vendordata.encoding": "base64"}),
-            "vm-2": vm_record("vm-2", "legacy", power_state=spec.POWERED_ON),
+            "vm-2": vm_record("vm-2", "legacy", power_state=records.POWERED_ON),
         }
         self.placement_data = {
             "pools": {"pool-1": {"name": "Resources", "parent": "compute-1", "owner": "compute-1"}},
@@ -112,7 +112,7 @@ class FakeClient:
         self.vms[moid] = vm_record(moid, request["name"], parent=request["folder"], extra_config=extra,
                                    cpu=request["cpu"] or source["cpu"], memory_mb=request["memory_mb"] or source["memory_mb"],
                                    disks=disks,
-                                   power_state=spec.POWERED_ON if request["power_on"] else spec.POWERED_OFF)
+                                   power_state=records.POWERED_ON if request["power_on"] else records.POWERED_OFF)
         return moid
 
     def reconfigure(self, moid, request, name):
@@ -131,15 +131,15 @@ class FakeClient:
 
     def power_on(self, moid, name):
         self.calls.append(("power_on", moid))
-        self.vms[moid]["power_state"] = spec.POWERED_ON
+        self.vms[moid]["power_state"] = records.POWERED_ON
 
     def power_off(self, moid, name):
         self.calls.append(("power_off", moid))
-        self.vms[moid]["power_state"] = spec.POWERED_OFF
+        self.vms[moid]["power_state"] = records.POWERED_OFF
 
     def shutdown(self, record, timeout):
         self.calls.append(("shutdown", record["moid"], timeout))
-        self.vms[record["moid"]]["power_state"] = spec.POWERED_OFF
+        self.vms[record["moid"]]["power_state"] = records.POWERED_OFF
         return "guest" if record.get("tools_running") else "hard"
 
     def destroy(self, moid, name):
@@ -204,7 +204,7 @@ def test_create_puts_guestinfo_in_the_clone_spec():
     assert request["power_on"] is True
     assert request["pool"] == "pool-1" and request["datastore"] == "datastore-1" and request["folder"] == "group-3"
     extra = request["extra_config"]
-    assert extra[spec.MANAGED_KEY] == "true"
+    assert extra[records.MANAGED_KEY] == "true"
     # the template's stale vendordata is cleared in the same call
     assert extra["guestinfo.vendordata"] == "" and extra["guestinfo.vendordata.encoding"] == ""
     decoded = decode_guestinfo({k: v for k, v in extra.items() if v})
@@ -356,7 +356,7 @@ class FakeVimCmd:
         return [{"vmid": "5", "name": "web1"}]
 
     def power_state(self, vmid):
-        return spec.POWERED_ON if "power_off" not in self.calls else spec.POWERED_OFF
+        return records.POWERED_ON if "power_off" not in self.calls else records.POWERED_OFF
 
     def power_off(self, vmid):
         self.calls.append("power_off")

@@ -13,9 +13,9 @@ import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere import spec
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere import lookup, records, spec, views
 
-GB = spec.KB_PER_GB
+GB = records.KB_PER_GB
 
 # A vCenter laid out as the testbed's simulator: datacenter DC0 inside folder F0, a VM folder
 # "lab" and a second datacenter.
@@ -46,9 +46,9 @@ def record(**overrides):
     base = {
         "moid": "vm-1", "name": "web1", "parent": "group-11", "template": False, "uuid": "u-1",
         "instance_uuid": "i-1", "cpu": 2, "memory_mb": 2048, "cpu_hot_add": False,
-        "cpu_hot_remove": False, "memory_hot_add": False, "power_state": spec.POWERED_ON,
+        "cpu_hot_remove": False, "memory_hot_add": False, "power_state": records.POWERED_ON,
         "tools_running": True, "guest_ip": None, "guest_net_ips": [],
-        "extra_config": {spec.MANAGED_KEY: "true", "guestinfo.metadata": "H4sIsecret",
+        "extra_config": {records.MANAGED_KEY: "true", "guestinfo.metadata": "H4sIsecret",
                          "guestinfo.metadata.encoding": "gzip+base64", "other": "x"},
         "disks": [{"key": 2000, "label": "Hard disk 1", "capacity_kb": 10 * GB,
                    "file": "[ds1] web1/web1.vmdk", "thin": True, "linked": False}],
@@ -64,15 +64,15 @@ def record(**overrides):
 # -- paths and lookups ------------------------------------------------------------------------
 
 def test_folder_path_includes_folders_above_the_datacenter():
-    assert spec.folder_path("group-12", INVENTORY) == "/F0/DC0/vm/lab/web"
-    assert spec.folder_path("group-90", INVENTORY) == "/DC1/vm"
-    assert spec.folder_datacenter("group-12", INVENTORY) == "datacenter-2"
-    assert spec.folder_path("nowhere", INVENTORY) is None
+    assert lookup.folder_path("group-12", INVENTORY) == "/F0/DC0/vm/lab/web"
+    assert lookup.folder_path("group-90", INVENTORY) == "/DC1/vm"
+    assert lookup.folder_datacenter("group-12", INVENTORY) == "datacenter-2"
+    assert lookup.folder_path("nowhere", INVENTORY) is None
 
 
 def test_folder_path_survives_a_parent_loop():
     looped = {"datacenters": {}, "folders": {"a": {"name": "a", "parent": "b"}, "b": {"name": "b", "parent": "a"}}}
-    assert spec.folder_path("a", looped) is None
+    assert lookup.folder_path("a", looped) is None
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -85,55 +85,55 @@ def test_folder_path_survives_a_parent_loop():
     ("/F0/DC0/vm", "/F0/DC0/vm"),
 ])
 def test_normalize_folder(given, expected):
-    assert spec.normalize_folder(given, "/F0/DC0") == expected
+    assert lookup.normalize_folder(given, "/F0/DC0") == expected
 
 
 def test_find_datacenter():
-    assert spec.find_datacenter(INVENTORY, "DC1") == "datacenter-9"
-    assert spec.find_datacenter(INVENTORY, "F0/DC0") == "datacenter-2"
-    assert spec.find_datacenter(INVENTORY, None) is None  # two of them: no default
+    assert lookup.find_datacenter(INVENTORY, "DC1") == "datacenter-9"
+    assert lookup.find_datacenter(INVENTORY, "F0/DC0") == "datacenter-2"
+    assert lookup.find_datacenter(INVENTORY, None) is None  # two of them: no default
     single = dict(INVENTORY, datacenters={"ha-datacenter": {"name": "ha-datacenter", "parent": "root", "vm_folder": "f"}})
-    assert spec.find_datacenter(single, None) == "ha-datacenter"
+    assert lookup.find_datacenter(single, None) == "ha-datacenter"
     with pytest.raises(GhostError) as err:
-        spec.find_datacenter(INVENTORY, "nope")
+        lookup.find_datacenter(INVENTORY, "nope")
     assert err.value.option == "datacenter"
     assert "DC0, DC1" in str(err.value)
 
 
 def test_find_vms_by_datacenter_folder_and_path():
-    assert [r["moid"] for r in spec.find_vms(INVENTORY, "web1")] == ["vm-1", "vm-2"]
-    assert [r["moid"] for r in spec.find_vms(INVENTORY, "web1", datacenter="datacenter-9")] == ["vm-2"]
-    assert [r["moid"] for r in spec.find_vms(INVENTORY, "web1", datacenter="datacenter-2", folder="lab")] == ["vm-1"]
-    assert spec.find_vms(INVENTORY, "web1", datacenter="datacenter-2", folder="lab/web") == []
-    assert [r["moid"] for r in spec.find_vms(INVENTORY, "lab/web/web2", datacenter="datacenter-2")] == ["vm-4"]
+    assert [r["moid"] for r in lookup.find_vms(INVENTORY, "web1")] == ["vm-1", "vm-2"]
+    assert [r["moid"] for r in lookup.find_vms(INVENTORY, "web1", datacenter="datacenter-9")] == ["vm-2"]
+    assert [r["moid"] for r in lookup.find_vms(INVENTORY, "web1", datacenter="datacenter-2", folder="lab")] == ["vm-1"]
+    assert lookup.find_vms(INVENTORY, "web1", datacenter="datacenter-2", folder="lab/web") == []
+    assert [r["moid"] for r in lookup.find_vms(INVENTORY, "lab/web/web2", datacenter="datacenter-2")] == ["vm-4"]
 
 
 def test_only_one_names_the_candidates():
-    assert spec.only_one([], "VM", "x") is None
+    assert lookup.only_one([], "VM", "x") is None
     with pytest.raises(GhostError) as err:
-        spec.only_one(spec.find_vms(INVENTORY, "web1"), "VM", "web1")
+        lookup.only_one(lookup.find_vms(INVENTORY, "web1"), "VM", "web1")
     assert "2 VMs are named 'web1'" in str(err.value)
     assert "vm-1, vm-2" in str(err.value)
 
 
 def test_match_vms_glob_and_folder_subtree():
-    names = [r["moid"] for r in spec.match_vms(INVENTORY, pattern="web*")]
+    names = [r["moid"] for r in lookup.match_vms(INVENTORY, pattern="web*")]
     assert names == ["vm-1", "vm-2", "vm-4"]
-    assert [r["moid"] for r in spec.match_vms(INVENTORY, folder="lab")] == ["vm-1", "vm-4"]
-    assert [r["moid"] for r in spec.match_vms(INVENTORY, folder="/F0/DC0/vm/lab/web")] == ["vm-4"]
-    assert [r["moid"] for r in spec.match_vms(INVENTORY, pattern="web?", folder="/DC1/vm")] == ["vm-2"]
+    assert [r["moid"] for r in lookup.match_vms(INVENTORY, folder="lab")] == ["vm-1", "vm-4"]
+    assert [r["moid"] for r in lookup.match_vms(INVENTORY, folder="/F0/DC0/vm/lab/web")] == ["vm-4"]
+    assert [r["moid"] for r in lookup.match_vms(INVENTORY, pattern="web?", folder="/DC1/vm")] == ["vm-2"]
     # "lab" must not match a sibling folder called "lab2" by prefix.
     inv = copy.deepcopy(INVENTORY)
     inv["folders"]["group-13"] = {"name": "lab2", "parent": "group-3"}
     inv["vms"].append({"moid": "vm-6", "name": "x", "parent": "group-13"})
-    assert "vm-6" not in [r["moid"] for r in spec.match_vms(inv, folder="lab")]
-    assert [r["moid"] for r in spec.match_vms(INVENTORY, pattern="WEB*")] == []
+    assert "vm-6" not in [r["moid"] for r in lookup.match_vms(inv, folder="lab")]
+    assert [r["moid"] for r in lookup.match_vms(INVENTORY, pattern="WEB*")] == []
 
 
 # -- the returned shape -----------------------------------------------------------------------
 
 def test_vm_view_masks_guestinfo_and_reports_ownership():
-    view = spec.vm_view(record(guest_ip="192.0.2.10"), INVENTORY)
+    view = views.vm_view(record(guest_ip="192.0.2.10"), INVENTORY)
     assert view["guestinfo"] == {"guestinfo.metadata": MASK, "guestinfo.metadata.encoding": MASK}
     assert "H4sIsecret" not in repr(view)
     assert view["managed"] is True
@@ -150,8 +150,8 @@ def test_vm_view_masks_guestinfo_and_reports_ownership():
 
 @pytest.mark.parametrize("value, managed", [("true", True), ("TRUE ", True), ("false", False), (None, False)])
 def test_managed_marker(value, managed):
-    extra = {} if value is None else {spec.MANAGED_KEY: value}
-    assert spec.is_managed({"extra_config": extra}) is managed
+    extra = {} if value is None else {records.MANAGED_KEY: value}
+    assert records.is_managed({"extra_config": extra}) is managed
 
 
 @pytest.mark.parametrize("guest_ip, net, expected", [
@@ -163,7 +163,7 @@ def test_managed_marker(value, managed):
     (None, [], None),
 ])
 def test_pick_ip_ignores_link_local(guest_ip, net, expected):
-    assert spec.pick_ip({"guest_ip": guest_ip, "guest_net_ips": net}) == expected
+    assert records.pick_ip({"guest_ip": guest_ip, "guest_net_ips": net}) == expected
 
 
 # -- desired state ----------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_hot_add_makes_growth_hot_but_not_shrinking():
 
 
 def test_nothing_is_cold_on_a_powered_off_vm():
-    changes, dummy = spec.compute_changes(record(power_state=spec.POWERED_OFF), cpu=8,
+    changes, dummy = spec.compute_changes(record(power_state=records.POWERED_OFF), cpu=8,
                                           extra_config={"guestinfo.metadata": "B"},
                                           cloud_init_keys={"guestinfo.metadata"})
     assert [c.cold for c in changes] == [False, False]
@@ -262,25 +262,25 @@ def test_linked_disk_cannot_grow():
 
 # -- power plans ------------------------------------------------------------------------------
 
-COLD = [spec.Change("cpu", 2, 4, True)]
+COLD = [spec.Change("cpu", 2, 4, cold=True)]
 
 
 @pytest.mark.parametrize("power, state, cold, force, steps", [
-    (spec.POWERED_ON, "poweredon", [], False, ["reconfigure"]),
-    (spec.POWERED_OFF, "poweredon", [], False, ["reconfigure", "power_on"]),
-    (spec.SUSPENDED, "poweredon", [], False, ["reconfigure", "power_on"]),
-    (spec.POWERED_ON, "poweredoff", [], False, ["shutdown", "reconfigure"]),
-    (spec.POWERED_ON, "poweredoff", COLD, False, ["shutdown", "reconfigure"]),
-    (spec.SUSPENDED, "poweredoff", [], False, ["power_off", "reconfigure"]),
-    (spec.POWERED_OFF, "poweredoff", [], False, ["reconfigure"]),
-    (spec.POWERED_ON, "restarted", [], False, ["shutdown", "reconfigure", "power_on"]),
-    (spec.POWERED_ON, "restarted", COLD, False, ["shutdown", "reconfigure", "power_on"]),
-    (spec.POWERED_OFF, "restarted", [], False, ["reconfigure", "power_on"]),
-    (spec.POWERED_ON, "present", [], False, ["reconfigure"]),
-    (spec.POWERED_OFF, "present", [], False, ["reconfigure"]),
-    (spec.POWERED_ON, "present", COLD, True, ["shutdown", "reconfigure", "power_on"]),
-    (spec.POWERED_ON, "poweredon", COLD, True, ["shutdown", "reconfigure", "power_on"]),
-    (spec.SUSPENDED, "present", COLD, True, ["power_off", "reconfigure"]),
+    (records.POWERED_ON, "poweredon", [], False, ["reconfigure"]),
+    (records.POWERED_OFF, "poweredon", [], False, ["reconfigure", "power_on"]),
+    (records.SUSPENDED, "poweredon", [], False, ["reconfigure", "power_on"]),
+    (records.POWERED_ON, "poweredoff", [], False, ["shutdown", "reconfigure"]),
+    (records.POWERED_ON, "poweredoff", COLD, False, ["shutdown", "reconfigure"]),
+    (records.SUSPENDED, "poweredoff", [], False, ["power_off", "reconfigure"]),
+    (records.POWERED_OFF, "poweredoff", [], False, ["reconfigure"]),
+    (records.POWERED_ON, "restarted", [], False, ["shutdown", "reconfigure", "power_on"]),
+    (records.POWERED_ON, "restarted", COLD, False, ["shutdown", "reconfigure", "power_on"]),
+    (records.POWERED_OFF, "restarted", [], False, ["reconfigure", "power_on"]),
+    (records.POWERED_ON, "present", [], False, ["reconfigure"]),
+    (records.POWERED_OFF, "present", [], False, ["reconfigure"]),
+    (records.POWERED_ON, "present", COLD, True, ["shutdown", "reconfigure", "power_on"]),
+    (records.POWERED_ON, "poweredon", COLD, True, ["shutdown", "reconfigure", "power_on"]),
+    (records.SUSPENDED, "present", COLD, True, ["power_off", "reconfigure"]),
 ])
 def test_power_plan(power, state, cold, force, steps):
     assert spec.power_plan(power, state, cold_changes=cold, force=force) == steps
@@ -289,25 +289,25 @@ def test_power_plan(power, state, cold, force, steps):
 @pytest.mark.parametrize("state", ["present", "poweredon"])
 def test_cold_changes_on_a_running_vm_need_force(state):
     with pytest.raises(GhostError) as err:
-        spec.power_plan(spec.POWERED_ON, state, cold_changes=COLD, force=False)
+        spec.power_plan(records.POWERED_ON, state, cold_changes=COLD, force=False)
     assert "cpu: 2 -> 4" in str(err.value)
     assert "force: true" in str(err.value)
     assert err.value.details == {"changes": ["cpu: 2 -> 4"]}
 
 
 def test_final_power_state():
-    assert spec.final_power_state(spec.POWERED_ON, ["shutdown", "reconfigure"]) == spec.POWERED_OFF
-    assert spec.final_power_state(spec.POWERED_ON, ["shutdown", "reconfigure", "power_on"]) == spec.POWERED_ON
-    assert spec.final_power_state(spec.SUSPENDED, ["reconfigure"]) == spec.SUSPENDED
+    assert spec.final_power_state(records.POWERED_ON, ["shutdown", "reconfigure"]) == records.POWERED_OFF
+    assert spec.final_power_state(records.POWERED_ON, ["shutdown", "reconfigure", "power_on"]) == records.POWERED_ON
+    assert spec.final_power_state(records.SUSPENDED, ["reconfigure"]) == records.SUSPENDED
 
 
 def test_absent_refusals():
-    assert spec.absent_refusals(record(power_state=spec.POWERED_OFF), force=False) == []
+    assert spec.absent_refusals(record(power_state=records.POWERED_OFF), force=False) == []
     reasons = spec.absent_refusals(record(extra_config={}), force=False)
     assert len(reasons) == 2
     assert "not created by ghost.infra" in reasons[0]
     assert "powered on" in reasons[1]
-    assert spec.absent_refusals(record(power_state=spec.SUSPENDED), force=False) == ["it is suspended"]
+    assert spec.absent_refusals(record(power_state=records.SUSPENDED), force=False) == ["it is suspended"]
     assert spec.absent_refusals(record(extra_config={}), force=True) == []
 
 
@@ -331,7 +331,7 @@ PLACEMENT = {
     },
 }
 
-TEMPLATE = record(moid="vm-3", name="tmpl", parent="group-3", template=True, power_state=spec.POWERED_OFF,
+TEMPLATE = record(moid="vm-3", name="tmpl", parent="group-3", template=True, power_state=records.POWERED_OFF,
                   host="host-44", extra_config={}, current_snapshot="snapshot-9")
 
 
@@ -343,7 +343,7 @@ def params(**overrides):
 
 
 def clone(**overrides):
-    extra = {spec.MANAGED_KEY: "true", "guestinfo.metadata": "SECRET"}
+    extra = {records.MANAGED_KEY: "true", "guestinfo.metadata": "SECRET"}
     return spec.clone_request(name="web9", template=TEMPLATE, placement=PLACEMENT, inventory=INVENTORY,
                               datacenter="datacenter-2", params=params(**overrides), extra_config=extra,
                               power_on=True)
@@ -355,10 +355,10 @@ def test_clone_request_defaults_follow_the_template():
         "template": "vm-3", "name": "web9", "folder": "group-3", "pool": "resgroup-34",
         "datastore": "datastore-1", "power_on": True, "linked_clone": False, "snapshot": None,
         "cpu": None, "memory_mb": None, "disk": None, "nic": None,
-        "extra_config": {spec.MANAGED_KEY: "true", "guestinfo.metadata": "SECRET"},
+        "extra_config": {records.MANAGED_KEY: "true", "guestinfo.metadata": "SECRET"},
     }
     assert predicted["folder"] == "/F0/DC0/vm"
-    assert predicted["power_state"] == spec.POWERED_ON
+    assert predicted["power_state"] == records.POWERED_ON
     assert predicted["cpu"] == 2 and predicted["memory_mb"] == 2048
     assert predicted["managed"] is True
     assert predicted["guestinfo"] == {"guestinfo.metadata": MASK}
@@ -419,24 +419,24 @@ def test_standalone_host_discovery():
         "networks": {},
     }
     template = dict(TEMPLATE, host=None, datastores=[])
-    assert spec.resolve_pool(None, template, placement) == "ha-root-pool"
-    assert spec.resolve_datastore(None, template, placement) == "ds"
-    assert spec.resolve_pool("Resources", template, placement) == "ha-root-pool"
+    assert lookup.resolve_pool(None, template, placement) == "ha-root-pool"
+    assert lookup.resolve_datastore(None, template, placement) == "ds"
+    assert lookup.resolve_pool("Resources", template, placement) == "ha-root-pool"
 
 
 def test_predict_and_diff_side():
-    view = spec.vm_view(record(), INVENTORY)
+    view = views.vm_view(record(), INVENTORY)
     changes, dummy = spec.compute_changes(record(), cpu=4, disk_gb=20,
                                           extra_config={"guestinfo.metadata": "", "guestinfo.role": "x"})
-    after = spec.predict(view, changes, power_state=spec.POWERED_OFF)
+    after = views.predict(view, changes, power_state=records.POWERED_OFF)
     assert after["cpu"] == 4
     assert after["disks"][0]["capacity_gb"] == 20.0
     assert after["guestinfo"] == {"guestinfo.metadata.encoding": MASK, "guestinfo.role": MASK}
-    assert after["power_state"] == spec.POWERED_OFF
+    assert after["power_state"] == records.POWERED_OFF
     assert view["cpu"] == 2  # the input is not modified
-    side = spec.diff_side(after)
-    assert sorted(side) == sorted(("name",) + spec.DIFF_FIELDS)
-    assert spec.diff_side(None) == {}
+    side = views.diff_side(after)
+    assert sorted(side) == sorted(("name",) + views.DIFF_FIELDS)
+    assert views.diff_side(None) == {}
 
 
 @pytest.mark.parametrize("overrides, option", [
@@ -458,3 +458,22 @@ def test_split_name_moves_a_path_to_folder():
     assert spec.split_name(original) == {"name": "web1", "folder": "lab/web"}
     assert original["name"] == "lab/web/web1"
     assert spec.split_name({"name": "web1", "folder": "x"}) == {"name": "web1", "folder": "x"}
+
+
+def test_clone_extra_config_clears_the_templates_stale_cloud_init_keys():
+    all_keys = ("guestinfo.metadata", "guestinfo.vendordata")
+    template_extra = {"guestinfo.vendordata": "OLD", "guestinfo.other": "kept by vSphere"}
+    out = spec.clone_extra_config({"guestinfo.metadata": "M"}, {"guestinfo.role": "web"}, template_extra, all_keys)
+    assert out == {"guestinfo.metadata": "M", "guestinfo.role": "web", "guestinfo.vendordata": "",
+                   records.MANAGED_KEY: "true"}
+    assert spec.clone_extra_config(None, {}, {}, all_keys) == {records.MANAGED_KEY: "true"}
+
+
+def test_change_texts_end_with_the_power_state():
+    changes = [spec.Change("cpu", 2, 4, cold=True)]
+    on, off = records.POWERED_ON, records.POWERED_OFF
+    assert spec.change_texts(changes, state="present", before=on, after=on) == ["cpu: 2 -> 4"]
+    assert spec.change_texts(changes, state="poweredoff", before=on, after=off) == [
+        "cpu: 2 -> 4", "power_state: poweredOn -> poweredOff"]
+    assert spec.change_texts([], state="restarted", before=on, after=on) == ["power_state: restarted"]
+    assert spec.change_texts([], state="restarted", before=off, after=on) == ["power_state: poweredOff -> poweredOn"]

@@ -22,11 +22,12 @@ import subprocess
 import time
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere.spec import (
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records import (
     POWERED_OFF,
     POWERED_ON,
     SUSPENDED,
 )
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.views import blank_vm
 
 # States the fallback can reach; creating or reconfiguring needs the API.
 FALLBACK_STATES = ("poweredon", "poweredoff", "restarted", "absent")
@@ -98,30 +99,24 @@ class SshRunner:
 
     def __init__(self, *, host, user="root", port=22, private_key_file=None, known_hosts_file=None,
                  host_key_checking="strict", ssh_binary=None):
-        self.host = host
-        self.user = user or "root"
-        self.port = int(port or 22)
-        self.private_key_file = private_key_file
-        self.known_hosts_file = known_hosts_file
-        self.host_key_checking = host_key_checking
-        self.ssh_binary = ssh_binary
-
-    @property
-    def where(self):
-        return "%s@%s:%s" % (self.user, self.host, self.port)
+        user, port = user or "root", int(port or 22)
+        self.where = "%s@%s:%s" % (user, host, port)
+        self._ssh_binary = ssh_binary
+        # Everything after the binary but the command.
+        self._options = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % SSH_TIMEOUT,
+                         "-o", "StrictHostKeyChecking=%s" % ("accept-new" if host_key_checking == "accept-new" else "yes"),
+                         "-o", "LogLevel=ERROR", "-p", str(port), "-l", user]
+        if known_hosts_file:
+            self._options += ["-o", "UserKnownHostsFile=%s" % known_hosts_file]
+        if private_key_file:
+            self._options += ["-i", private_key_file, "-o", "IdentitiesOnly=yes"]
+        self._options += [host, "--"]
 
     def argv(self, command):
-        binary = self.ssh_binary or shutil.which("ssh")
+        binary = self._ssh_binary or shutil.which("ssh")
         if not binary:
             raise GhostError("the SSH fallback needs the OpenSSH client (ssh) on the host running the module")
-        args = [binary, "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % SSH_TIMEOUT,
-                "-o", "StrictHostKeyChecking=%s" % ("accept-new" if self.host_key_checking == "accept-new" else "yes"),
-                "-o", "LogLevel=ERROR", "-p", str(self.port), "-l", self.user]
-        if self.known_hosts_file:
-            args += ["-o", "UserKnownHostsFile=%s" % self.known_hosts_file]
-        if self.private_key_file:
-            args += ["-i", self.private_key_file, "-o", "IdentitiesOnly=yes"]
-        return args + [self.host, "--", command]
+        return [binary] + self._options + [command]
 
     def run(self, command):
         """(rc, stdout, stderr) of ``command``; rc 255 (ssh's own failure) raises GhostError."""
@@ -174,16 +169,7 @@ class VimCmd:
         self._run("Failed to delete", "vmsvc/destroy", vmid)
 
 
-def _vm(name, vmid, power_state):
-    """The ``vm`` return value as far as vim-cmd tells it (moid is the vmid on ESXi)."""
-    return {
-        "name": name, "uuid": None, "instance_uuid": None, "moid": vmid, "power_state": power_state,
-        "ip_address": None, "cpu": None, "memory_mb": None, "disks": [], "networks": [], "folder": None,
-        "datacenter": None, "template": False, "guestinfo": {}, "managed": None,
-    }
-
-
-def _shutdown(vim, vmid, timeout, warnings, name, *, sleep, clock):
+def _shutdown(vim, vmid, *, name, timeout, warnings, sleep, clock):
     """Guest shutdown, wait up to ``timeout`` seconds, then hard power-off."""
     if timeout > 0:
         try:
@@ -201,7 +187,7 @@ def _shutdown(vim, vmid, timeout, warnings, name, *, sleep, clock):
         vim.power_off(vmid)
 
 
-def _result(changed, vm, before_state, *, diff, warnings):
+def _result(*, changed, vm, before_state, diff, warnings):
     after_state = vm.get("power_state") if vm else None
     result = {"changed": changed, "vm": vm, "fallback": "ssh", "warnings": warnings, "changes": []}
     if changed:
@@ -231,7 +217,7 @@ def ensure_power(vim, *, name, state, force=False, shutdown_timeout=120, check_m
             len(matches), ", ".join(vm["vmid"] for vm in matches))))
     if not matches:
         if state == "absent":
-            return _result(False, {}, None, diff=diff, warnings=warnings)
+            return _result(changed=False, vm={}, before_state=None, diff=diff, warnings=warnings)
         raise GhostError(failure(verb, "VM", name, "it does not exist on the host (the SSH fallback "
                                  "cannot create VMs)"))
     vmid = matches[0]["vmid"]
@@ -243,7 +229,7 @@ def ensure_power(vim, *, name, state, force=False, shutdown_timeout=120, check_m
             if current != POWERED_OFF:
                 vim.power_off(vmid)
             vim.destroy(vmid)
-        return _result(True, {}, current, diff=diff, warnings=warnings)
+        return _result(changed=True, vm={}, before_state=current, diff=diff, warnings=warnings)
     if state == "poweredon" and current != POWERED_ON:
         changed, final = True, POWERED_ON
         if not check_mode:
@@ -252,15 +238,17 @@ def ensure_power(vim, *, name, state, force=False, shutdown_timeout=120, check_m
         changed, final = True, POWERED_OFF
         if not check_mode:
             if current == POWERED_ON:
-                _shutdown(vim, vmid, shutdown_timeout, warnings, name, sleep=sleep, clock=clock)
+                _shutdown(vim, vmid, name=name, timeout=shutdown_timeout, warnings=warnings, sleep=sleep, clock=clock)
             else:
                 vim.power_off(vmid)
     elif state == "restarted":
         changed, final = True, POWERED_ON
         if not check_mode:
             if current == POWERED_ON:
-                _shutdown(vim, vmid, shutdown_timeout, warnings, name, sleep=sleep, clock=clock)
+                _shutdown(vim, vmid, name=name, timeout=shutdown_timeout, warnings=warnings, sleep=sleep, clock=clock)
             vim.power_on(vmid)
     if changed and not check_mode:
         final = vim.power_state(vmid)
-    return _result(changed, _vm(name, vmid, final), current, diff=diff, warnings=warnings)
+    # What vim-cmd tells of the VM; on ESXi its moid is the vmid.
+    vm = blank_vm(name=name, moid=vmid, power_state=final)
+    return _result(changed=changed, vm=vm, before_state=current, diff=diff, warnings=warnings)

@@ -282,7 +282,7 @@ COLD = [spec.Change("cpu", 2, 4, cold=True)]
     (records.POWERED_ON, "poweredon", COLD, True, ["shutdown", "reconfigure", "power_on"]),
     (records.SUSPENDED, "present", COLD, True, ["power_off", "reconfigure"]),
 ])
-def test_power_plan(power, state, cold, force, steps):
+def test_power_plan(*, power, state, cold, force, steps):
     assert spec.power_plan(power, state, cold_changes=cold, force=force) == steps
 
 

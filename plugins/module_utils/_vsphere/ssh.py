@@ -102,7 +102,7 @@ class SshRunner:
         user, port = user or "root", int(port or 22)
         self.where = "%s@%s:%s" % (user, host, port)
         self._ssh_binary = ssh_binary
-        # Everything after the binary but the command.
+        # The arguments between the ssh binary (found at run time) and the command.
         self._options = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % SSH_TIMEOUT,
                          "-o", "StrictHostKeyChecking=%s" % ("accept-new" if host_key_checking == "accept-new" else "yes"),
                          "-o", "LogLevel=ERROR", "-p", str(port), "-l", user]

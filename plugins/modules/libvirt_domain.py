@@ -398,7 +398,8 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import YAML  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec import libvirt_argument_spec  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LIBVIRT, LibvirtClient  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import LIBVIRT  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import ensure_domain  # noqa: E402
 
 

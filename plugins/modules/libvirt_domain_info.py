@@ -186,7 +186,8 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec import libvirt_argument_spec  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LIBVIRT, LibvirtClient  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import LIBVIRT  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import domain_info  # noqa: E402
 
 

@@ -5,43 +5,36 @@
 """Every libvirt-python call of the collection. Private to ghost.infra; no compatibility promise.
 
 LibvirtClient never sees AnsibleModule: it takes plain values, returns plain data (parsed by
-xml.py) and raises GhostError with a message in the collection's shape. Domains are addressed
-by name and looked up per call, so after a lost connection (libvirtd restarted) the client
-reopens it and repeats read-only calls; a change that was in flight is reported, not repeated.
+xml_parse.py) and raises GhostError with a message in the collection's shape. Domains are
+addressed by name and looked up per call; connection.py opens, reopens and maps errors.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import hashlib
-import time
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
-from ansible_collections.ghost.infra.plugins.module_utils._common.imports import optional_import
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml import (
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import (
+    LibvirtConnection,
+    connection_broke,
+    error_message,
+)
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_build import pool_xml
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import (
     parse_capabilities,
     parse_leases,
     parse_pool,
     parse_volume,
-    pool_xml,
 )
 
-LIBVIRT = optional_import("libvirt", "libvirt-python")
-
-# errno values of a daemon that is (re)starting: its socket is missing or refuses.
-_DAEMON_DOWN = (errno.ENOENT, errno.ECONNREFUSED)
-# errno values of a connection that broke under us.
-_CONNECTION_LOST = (errno.EPIPE, errno.ECONNRESET, errno.ENOENT, errno.ECONNREFUSED)
-VIR_ERR_SYSTEM_ERROR = 38
+VIR_ERR_NO_SUPPORT = 3
 VIR_ERR_NO_DOMAIN = 42
 VIR_ERR_NO_NETWORK = 43
 VIR_ERR_NO_STORAGE_POOL = 49
 VIR_ERR_NO_STORAGE_VOL = 50
 VIR_ERR_OPERATION_INVALID = 55
-VIR_ERR_AGENT_UNRESPONSIVE = 86
-VIR_ERR_NO_SUPPORT = 3
 VIR_ERR_ARGUMENT_UNSUPPORTED = 74
 
 UPLOAD_CHUNK = 256 * 1024
@@ -49,121 +42,8 @@ PROBE_ATTEMPTS = 40
 PROBE_WAIT = 0.25
 
 
-VIR_FROM_RPC = 7
-VIR_FROM_REMOTE = 13
-
-
-class LibvirtCallError(GhostError):
-    """A libvirt call failed; ``cause`` is libvirt's own message."""
-
-    def __init__(self, msg, *, cause, details=None):
-        super(LibvirtCallError, self).__init__(msg, details=details)
-        self.cause = cause
-
-
-class ConnectionLost(GhostError):
-    """The connection broke during a call that changes something."""
-
-
-def _transport_error(exc, errnos):
-    """A failure of the connection itself (not of the operation): an RPC system error."""
-    return (exc.get_error_code() == VIR_ERR_SYSTEM_ERROR
-            and exc.get_error_domain() in (VIR_FROM_RPC, VIR_FROM_REMOTE)
-            and exc.get_int1() in errnos)
-
-
-class LibvirtClient:
-    """A connection to one libvirt URI.
-
-    ``connect_timeout`` is how long to wait for a daemon that is starting up (socket missing
-    or refusing), both when opening and when reopening after a lost connection.
-    """
-
-    def __init__(self, uri, *, connect_timeout=30.0, sleep=time.sleep, clock=time.monotonic):
-        self.uri = uri
-        self.connect_timeout = connect_timeout
-        self._sleep = sleep
-        self._clock = clock
-        self._conn = None
-        self.reconnects = 0
-
-    # -- connection -------------------------------------------------------------------
-
-    @property
-    def libvirt(self):
-        return LIBVIRT.require()
-
-    def open(self):
-        """Open the connection, waiting up to ``connect_timeout`` for a starting daemon."""
-        libvirt = self.libvirt
-        # Without a handler libvirt also prints every error on stderr.
-        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-        deadline = self._clock() + self.connect_timeout
-        while True:
-            try:
-                self._conn = libvirt.open(self.uri)
-                return self
-            except libvirt.libvirtError as exc:
-                waiting = _transport_error(exc, _DAEMON_DOWN)
-                if not waiting or self._clock() >= deadline:
-                    raise GhostError(failure("connect to", "libvirt", self.uri, _message(exc)))
-            self._sleep(0.5)
-
-    def close(self):
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:  # pylint: disable=broad-except
-                pass  # a dead connection cannot be closed cleanly; nothing is lost
-            self._conn = None
-
-    def _lost(self, exc):
-        if self._conn is None:
-            return True
-        try:
-            alive = self._conn.isAlive()
-        except self.libvirt.libvirtError:
-            alive = 0
-        return not alive or _transport_error(exc, _CONNECTION_LOST)
-
-    def _call(self, describe, func, *, read_only=True):
-        """``func(conn)``; a libvirtError becomes GhostError(describe(cause)).
-
-        When the connection was lost, reopen it; repeat ``func`` once when it only reads.
-        """
-        libvirt = self.libvirt
-        if self._conn is None:
-            self.open()
-        for attempt in (1, 2):
-            try:
-                return func(self._conn)
-            except libvirt.libvirtError as exc:
-                if attempt == 1 and self._lost(exc):
-                    self.close()
-                    self.open()
-                    self.reconnects += 1
-                    if read_only:
-                        continue
-                    raise ConnectionLost(describe(
-                        "the connection to libvirtd was lost (%s); it is open again, run the "
-                        "task again to converge" % _message(exc)))
-                raise LibvirtCallError(describe(_message(exc)), cause=_message(exc),
-                                       details={"libvirt_error_code": exc.get_error_code()})
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _optional(self, describe, func, missing_codes):
-        """Like _call, but None when libvirt says the object does not exist."""
-        libvirt = self.libvirt
-
-        def wrapped(conn):
-            try:
-                return func(conn)
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() in missing_codes:
-                    return None
-                raise
-
-        return self._call(describe, wrapped)
+class LibvirtClient(LibvirtConnection):
+    """The libvirt calls the modules make, over one connection (see LibvirtConnection)."""
 
     # -- host -------------------------------------------------------------------------
 
@@ -240,27 +120,23 @@ class LibvirtClient:
 
     def shutdown(self, name):
         """Ask the guest to power off (ACPI). A domain that is already off is fine."""
-        libvirt = self.libvirt
-
-        def run(conn):
-            try:
-                self._domain(conn, name).shutdown()
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() != VIR_ERR_OPERATION_INVALID:
-                    raise
-        self._call(lambda c: failure("shut down", "domain", name, c), run, read_only=False)
+        self._unless_off(name, "shut down", lambda dom: dom.shutdown())
 
     def destroy(self, name):
         """Power the domain off. A domain that is already off is fine."""
+        self._unless_off(name, "power off", lambda dom: dom.destroy())
+
+    def _unless_off(self, name, verb, operation):
+        """``operation(domain)``, where libvirt's "domain is not running" means done already."""
         libvirt = self.libvirt
 
         def run(conn):
             try:
-                self._domain(conn, name).destroy()
+                operation(self._domain(conn, name))
             except libvirt.libvirtError as exc:
                 if exc.get_error_code() != VIR_ERR_OPERATION_INVALID:
                     raise
-        self._call(lambda c: failure("power off", "domain", name, c), run, read_only=False)
+        self._call(lambda c: failure(verb, "domain", name, c), run, read_only=False)
 
     def set_autostart(self, name, value):
         self._call(lambda c: failure("set autostart of", "domain", name, c),
@@ -445,9 +321,9 @@ class LibvirtClient:
                 pool = conn.storagePoolCreateXML(xml, 0)
                 break
             except libvirt.libvirtError as exc:
-                if _transport_error(exc, _CONNECTION_LOST):
+                if connection_broke(exc):
                     raise
-                text = _message(exc)
+                text = error_message(exc)
                 if "already exists" not in text and "conflict" not in text.lower():
                     return None  # no such directory, or not readable: no such base image
             self._sleep(PROBE_WAIT)
@@ -521,8 +397,3 @@ class LibvirtClient:
         self._call(lambda c: failure("resize", "volume", "%s/%s" % (pool, name), c),
                    lambda conn: conn.storagePoolLookupByName(pool).storageVolLookupByName(name).resize(capacity, 0),
                    read_only=False)
-
-
-def _message(exc):
-    text = exc.get_error_message() if hasattr(exc, "get_error_message") else None
-    return (text or str(exc)).strip()

@@ -26,16 +26,14 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render impo
     render_documents,
 )
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt import spec
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml import (
-    NS,
-    PREFIX,
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_build import (
     build_domain,
     metadata_xml,
-    parse_domain,
     patch_domain,
     pretty,
     volume_xml,
 )
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import NS, PREFIX, parse_domain
 
 SHUTDOWN_RETRY = 10.0  # seconds between ACPI requests (a booting guest may miss the first)
 POLL = 0.5

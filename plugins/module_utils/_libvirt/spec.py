@@ -11,9 +11,9 @@ A domain's *fields* are the parts of its definition the module manages:
 ``console_log``, ``disks`` (list of disk dicts), ``interfaces`` (list of NIC dicts) and
 ``metadata`` (the volumes the module created, the seed's hash).
 
-xml.py turns fields into XML and back; this file validates options, derives names and MAC
-addresses, builds the wanted fields from options over the current ones (an option left unset
-keeps what exists) and compares.
+xml_parse.py reads fields from XML and xml_build.py writes them; this file validates options,
+derives names and MAC addresses, builds the wanted fields from options over the current ones
+(an option left unset keeps what exists) and compares.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -248,14 +248,16 @@ def desired_fields(current, params, *, domain_type, interfaces, overlay=None, se
     return want
 
 
-def _disk_key(disk, with_backing=True):
+def disk_key(disk, *, with_backing=True):
+    """What identifies a disk dict when comparing (xml_build.py keeps equal elements)."""
     keys = ("device", "type", "path", "format", "bus", "target", "readonly")
     if with_backing:
         keys += ("backing",)
     return tuple(disk.get(k) for k in keys)
 
 
-def _nic_key(nic):
+def nic_key(nic):
+    """What identifies a NIC dict when comparing."""
     return tuple(nic.get(k) for k in ("type", "source", "mac", "model"))
 
 
@@ -270,9 +272,9 @@ def comparable(fields, *, for_restart=False):
     for key in FIELDS:
         value = fields.get(key)
         if key == "disks":
-            value = [_disk_key(d, with_backing=not for_restart) for d in value or []]
+            value = [disk_key(d, with_backing=not for_restart) for d in value or []]
         elif key == "interfaces":
-            value = [_nic_key(n) for n in value or []]
+            value = [nic_key(n) for n in value or []]
         elif key == "metadata":
             value = value or empty_metadata()
             if for_restart:

@@ -2,7 +2,7 @@
 # Copyright: ghost.infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_libvirt/client.py connection handling, with a stand-in for the libvirt module."""
+"""_libvirt/client.py over connection.py: connection handling, with a stand-in for the libvirt module."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.imports import OptionalImport
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt import client as client_module
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt import connection
 
 
 class LibvirtError(Exception):
@@ -86,7 +87,7 @@ class Server:
 @pytest.fixture
 def server(monkeypatch):
     srv = Server()
-    monkeypatch.setattr(client_module, "LIBVIRT", OptionalImport("libvirt", "libvirt-python", module=srv.module()))
+    monkeypatch.setattr(connection, "LIBVIRT", OptionalImport("libvirt", "libvirt-python", module=srv.module()))
     return srv
 
 
@@ -116,7 +117,7 @@ def test_other_open_errors_fail_at_once(server, monkeypatch):
     def refuse(uri):
         server.opens += 1
         raise LibvirtError("authentication failed", 45)
-    monkeypatch.setattr(client_module.LIBVIRT.module, "open", refuse)
+    monkeypatch.setattr(connection.LIBVIRT.module, "open", refuse)
     with pytest.raises(GhostError, match="authentication failed"):
         make().open()
     assert server.opens == 1
@@ -134,7 +135,7 @@ def test_reads_reconnect_after_a_daemon_restart(server):
 def test_changes_are_not_repeated_after_a_lost_connection(server):
     client = make().open()
     server.generation += 1
-    with pytest.raises(client_module.ConnectionLost) as err:
+    with pytest.raises(connection.ConnectionLost) as err:
         client.start("vm1")
     assert "run the task again" in str(err.value)
     assert client.domain_exists("vm1")  # and the client works again
@@ -151,7 +152,7 @@ def test_missing_domain(server):
 
 def test_a_storage_enoent_is_not_a_lost_connection(server):
     client = make().open()
-    with pytest.raises(client_module.LibvirtCallError) as err:
+    with pytest.raises(connection.LibvirtCallError) as err:
         client.start("enoent")
     assert err.value.cause == "inaccessible backing store volume /x: No such file or directory"
     assert client.reconnects == 0 and server.opens == 1

@@ -14,9 +14,9 @@ import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import read_nocloud_iso
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt import xml as lxml
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import domain_info, ensure_domain
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import GIB
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import parse_volume
 
 pytest.importorskip("pycdlib")
 yaml = pytest.importorskip("yaml")
@@ -170,7 +170,7 @@ class FakeClient:
 
     def create_volume(self, pool, name, xml):
         self._log("create_volume", pool, name)
-        parsed = lxml.parse_volume(xml)
+        parsed = parse_volume(xml)
         base = self.volume_by_path(parsed["backing"]) if parsed["backing"] else None
         parsed.update(path="/pool/" + name, pool=pool,
                       capacity=parsed["capacity"] or (base or {}).get("capacity"))

@@ -2,7 +2,7 @@
 # Copyright: ghost.infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_libvirt/xml.py: parse, build and patch domain XML; volumes, pools, capabilities."""
+"""_libvirt/xml_parse.py and xml_build.py: parse, build and patch domain XML; volumes, pools, capabilities."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt import spec
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt import xml as lxml
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt import xml_build, xml_parse
 
 # What libvirt 9 returns for a domain this module defined (inactive), plus a VNC console and a
 # second disk someone added by hand.
@@ -90,7 +90,7 @@ LIBVIRT_XML = """<domain type='kvm'>
 
 
 def parsed():
-    return lxml.parse_domain(LIBVIRT_XML)
+    return xml_parse.parse_domain(LIBVIRT_XML)
 
 
 def test_parse_domain_reads_the_managed_fields():
@@ -113,14 +113,14 @@ def test_parse_domain_reads_the_managed_fields():
     ("KiB", 2097152, 2048), ("MiB", 512, 512), ("GiB", 2, 2048), ("bytes", 1073741824, 1024)])
 def test_memory_units(unit, value, mib):
     text = LIBVIRT_XML.replace("<memory unit='KiB'>65536</memory>", "<memory unit='%s'>%d</memory>" % (unit, value))
-    assert lxml.parse_domain(text)["memory_mb"] == mib
+    assert xml_parse.parse_domain(text)["memory_mb"] == mib
 
 
 def test_unparsable_xml_is_a_ghost_error():
     with pytest.raises(GhostError, match="cannot parse the domain XML"):
-        lxml.parse_domain("<domain>")
+        xml_parse.parse_domain("<domain>")
     with pytest.raises(GhostError, match="not a <domain>"):
-        lxml.parse_domain("<network/>")
+        xml_parse.parse_domain("<network/>")
 
 
 def test_build_then_parse_round_trips():
@@ -135,8 +135,8 @@ def test_build_then_parse_round_trips():
                                seed={"disk": spec.seed_disk("/pool/s.iso"),
                                      "volume": {"role": "seed", "pool": "ghost", "name": "s.iso",
                                                 "path": "/pool/s.iso", "sha256": "ab", "instance_id": "iid-9"}})
-    text = lxml.build_domain(want, name="vm1", arch="x86_64")
-    back = lxml.parse_domain(text)
+    text = xml_build.build_domain(want, name="vm1", arch="x86_64")
+    back = xml_parse.parse_domain(text)
     assert spec.changed_fields(back, want) == []
     root = ET.fromstring(text)
     assert root.find("os/type").get("machine") == "q35"
@@ -148,8 +148,8 @@ def test_build_then_parse_round_trips():
 
 def test_patch_changes_only_what_differs():
     want = dict(parsed(), memory_mb=128)
-    before = lxml.pretty(LIBVIRT_XML)
-    after = lxml.pretty(lxml.patch_domain(LIBVIRT_XML, want))
+    before = xml_build.pretty(LIBVIRT_XML)
+    after = xml_build.pretty(xml_build.patch_domain(LIBVIRT_XML, want))
     changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
                if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert changed == [
@@ -161,13 +161,13 @@ def test_patch_changes_only_what_differs():
 
 
 def test_patch_with_the_same_fields_keeps_the_definition():
-    assert lxml.pretty(lxml.patch_domain(LIBVIRT_XML, parsed())) == lxml.pretty(LIBVIRT_XML)
+    assert xml_build.pretty(xml_build.patch_domain(LIBVIRT_XML, parsed())) == xml_build.pretty(LIBVIRT_XML)
 
 
 def test_patch_keeps_unmanaged_devices_and_addresses_of_kept_ones():
     fields = parsed()
     fields["interfaces"] = [{"type": "bridge", "source": "br0", "mac": "52:54:00:00:00:02", "model": "virtio"}]
-    root = ET.fromstring(lxml.patch_domain(LIBVIRT_XML, fields))
+    root = ET.fromstring(xml_build.patch_domain(LIBVIRT_XML, fields))
     assert root.find("devices/graphics").get("type") == "vnc"
     assert root.find("devices/disk/address").get("bus") == "0x04"
     nics = root.findall("devices/interface")
@@ -177,69 +177,69 @@ def test_patch_keeps_unmanaged_devices_and_addresses_of_kept_ones():
 
 def test_patch_console_log_and_back():
     fields = dict(parsed(), console_log="/log/vm1.log")
-    root = ET.fromstring(lxml.patch_domain(LIBVIRT_XML, fields))
+    root = ET.fromstring(xml_build.patch_domain(LIBVIRT_XML, fields))
     assert [s.get("type") for s in root.findall("devices/serial")] == ["file"]
     assert root.find("devices/console/source").get("path") == "/log/vm1.log"
     text = ET.tostring(root, encoding="unicode")
-    assert lxml.parse_domain(text)["console_log"] == "/log/vm1.log"
-    back = ET.fromstring(lxml.patch_domain(text, dict(fields, console_log=None)))
+    assert xml_parse.parse_domain(text)["console_log"] == "/log/vm1.log"
+    back = ET.fromstring(xml_build.patch_domain(text, dict(fields, console_log=None)))
     assert [s.get("type") for s in back.findall("devices/serial")] == ["pty"]
 
 
 def test_patch_firmware_and_kernel():
-    uefi = ET.fromstring(lxml.patch_domain(LIBVIRT_XML, dict(parsed(), firmware="uefi", kernel="/k", cmdline="quiet")))
+    uefi = ET.fromstring(xml_build.patch_domain(LIBVIRT_XML, dict(parsed(), firmware="uefi", kernel="/k", cmdline="quiet")))
     assert uefi.find("os").get("firmware") == "efi"
     assert uefi.find("os/kernel").text == "/k" and uefi.find("os/cmdline").text == "quiet"
     # libvirt may expand auto-selected firmware into a loader and nvram.
     ET.SubElement(uefi.find("os"), "loader", {"readonly": "yes", "type": "pflash"}).text = "/usr/share/OVMF/OVMF_CODE.fd"
     ET.SubElement(uefi.find("os"), "nvram").text = "/var/lib/libvirt/qemu/nvram/vm1_VARS.fd"
     text = ET.tostring(uefi, encoding="unicode")
-    assert lxml.parse_domain(text)["firmware"] == "uefi"
-    bios = ET.fromstring(lxml.patch_domain(text, dict(parsed(), firmware="bios")))
+    assert xml_parse.parse_domain(text)["firmware"] == "uefi"
+    bios = ET.fromstring(xml_build.patch_domain(text, dict(parsed(), firmware="bios")))
     assert bios.find("os").get("firmware") is None
     assert bios.find("os/loader") is None and bios.find("os/nvram") is None and bios.find("os/kernel") is None
 
 
 def test_patch_adds_a_scsi_controller_for_the_seed():
     no_scsi = LIBVIRT_XML.replace(LIBVIRT_XML[LIBVIRT_XML.index("    <controller type='scsi'"):LIBVIRT_XML.index("    <interface")], "")
-    root = ET.fromstring(lxml.patch_domain(no_scsi, parsed()))
+    root = ET.fromstring(xml_build.patch_domain(no_scsi, parsed()))
     assert [c.get("model") for c in root.findall("devices/controller")] == ["virtio-scsi"]
 
 
 def test_patch_replaces_the_metadata():
     fields = parsed()
     fields["metadata"] = {"base": None, "volumes": [{"role": "overlay", "pool": "p", "name": "n", "path": "/x"}]}
-    back = lxml.parse_domain(lxml.patch_domain(LIBVIRT_XML, fields))
+    back = xml_parse.parse_domain(xml_build.patch_domain(LIBVIRT_XML, fields))
     assert back["metadata"] == fields["metadata"]
 
 
 def test_metadata_xml_for_set_metadata_has_no_namespace_and_carries_the_flag():
-    text = lxml.metadata_xml(parsed()["metadata"], restart_required=True)
+    text = xml_build.metadata_xml(parsed()["metadata"], restart_required=True)
     root = ET.fromstring(text)
     assert root.tag == "instance" and root.get("restart-required") == "yes"
     assert [child.tag for child in root] == ["base", "volume", "volume"]
     live = LIBVIRT_XML.replace("<ghost:instance>", '<ghost:instance restart-required="yes">')
-    assert lxml.parse_domain(live)["restart_flag"] is True
+    assert xml_parse.parse_domain(live)["restart_flag"] is True
 
 
 def test_volume_xml_for_an_overlay():
-    root = ET.fromstring(lxml.volume_xml("vm1.qcow2", fmt="qcow2", backing="/pool/base.qcow2", backing_format="qcow2"))
+    root = ET.fromstring(xml_build.volume_xml("vm1.qcow2", fmt="qcow2", backing="/pool/base.qcow2", backing_format="qcow2"))
     assert root.find("capacity") is None  # libvirt takes the backing image's size
     assert root.find("target/format").get("type") == "qcow2"
     assert root.find("target/permissions/mode").text == "0600"
     assert root.find("backingStore/path").text == "/pool/base.qcow2"
-    sized = ET.fromstring(lxml.volume_xml("s.iso", fmt="raw", capacity=374784))
+    sized = ET.fromstring(xml_build.volume_xml("s.iso", fmt="raw", capacity=374784))
     assert sized.find("capacity").text == "374784" and sized.find("backingStore") is None
 
 
 def test_parse_volume_and_pool():
-    volume = lxml.parse_volume("""<volume type='file'><name>vm1.qcow2</name><key>/p/vm1.qcow2</key>
+    volume = xml_parse.parse_volume("""<volume type='file'><name>vm1.qcow2</name><key>/p/vm1.qcow2</key>
       <capacity unit='bytes'>67108864</capacity><allocation unit='bytes'>200704</allocation>
       <target><path>/p/vm1.qcow2</path><format type='qcow2'/></target>
       <backingStore><path>/p/base.qcow2</path><format type='qcow2'/></backingStore></volume>""")
     assert volume == {"name": "vm1.qcow2", "path": "/p/vm1.qcow2", "format": "qcow2", "capacity": 67108864,
                       "allocation": 200704, "backing": "/p/base.qcow2", "backing_format": "qcow2"}
-    pool = lxml.parse_pool("<pool type='dir'><name>ghost</name><target><path>/p</path></target></pool>")
+    pool = xml_parse.parse_pool("<pool type='dir'><name>ghost</name><target><path>/p</path></target></pool>")
     assert pool == {"name": "ghost", "type": "dir", "path": "/p"}
 
 
@@ -249,17 +249,17 @@ CAPS = """<capabilities><host><cpu><arch>x86_64</arch></cpu></host>
 
 
 def test_parse_capabilities():
-    assert lxml.parse_capabilities(CAPS % "<domain type='kvm'/>") == {"arch": "x86_64", "kvm": True}
-    assert lxml.parse_capabilities(CAPS % "") == {"arch": "x86_64", "kvm": False}
+    assert xml_parse.parse_capabilities(CAPS % "<domain type='kvm'/>") == {"arch": "x86_64", "kvm": True}
+    assert xml_parse.parse_capabilities(CAPS % "") == {"arch": "x86_64", "kvm": False}
 
 
 def test_parse_leases():
     leases = [{"mac": "52:54:00:AA:BB:CC", "ipaddr": "192.0.2.10"}, {"mac": "52:54:00:aa:bb:cc", "ipaddr": "2001:db8::5"},
               {"mac": "", "ipaddr": "192.0.2.99"}]
-    assert lxml.parse_leases(leases) == {"52:54:00:aa:bb:cc": ["192.0.2.10", "2001:db8::5"]}
+    assert xml_parse.parse_leases(leases) == {"52:54:00:aa:bb:cc": ["192.0.2.10", "2001:db8::5"]}
 
 
 def test_pretty_is_stable():
-    once = lxml.pretty(LIBVIRT_XML)
-    assert lxml.pretty(once) == once
-    assert lxml.pretty("") == ""
+    once = xml_build.pretty(LIBVIRT_XML)
+    assert xml_build.pretty(once) == once
+    assert xml_build.pretty("") == ""

@@ -400,7 +400,8 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec imp
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec import libvirt_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import LIBVIRT  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import ensure_domain  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.runner import ensure_domain  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import DOMAIN_TYPES, FIRMWARES, STATES  # noqa: E402
 
 
 def argument_spec():
@@ -408,12 +409,11 @@ def argument_spec():
     spec.update(cloud_init_argument_spec())
     spec.update({
         "name": {"type": "str", "required": True},
-        "state": {"type": "str", "default": "running",
-                  "choices": ["present", "running", "stopped", "paused", "absent"]},
+        "state": {"type": "str", "default": "running", "choices": list(STATES)},
         "vcpus": {"type": "int"},
         "memory_mb": {"type": "int"},
-        "domain_type": {"type": "str", "choices": ["auto", "kvm", "qemu"]},
-        "firmware": {"type": "str", "choices": ["bios", "uefi"]},
+        "domain_type": {"type": "str", "choices": list(DOMAIN_TYPES)},
+        "firmware": {"type": "str", "choices": list(FIRMWARES)},
         "autostart": {"type": "bool"},
         "base_image": {"type": "str"},
         "pool": {"type": "str"},

@@ -188,7 +188,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._common.module import 
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec import libvirt_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import LIBVIRT  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import domain_info  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.runner import domain_info  # noqa: E402
 
 
 def main():

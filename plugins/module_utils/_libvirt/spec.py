@@ -93,6 +93,14 @@ def seed_volume_name(name, sha256):
     return "%s-cidata-%s.iso" % (name, sha256[:12])
 
 
+def recorded_pool(current):
+    """The pool holding the volumes the module made for an existing domain, or None."""
+    for volume in (current or {}).get("metadata", {}).get("volumes", []):
+        if volume.get("pool"):
+            return volume["pool"]
+    return None
+
+
 def parse_base_image(base_image, pool):
     """Where the base image is: ``{"path": ...}`` for an absolute path on the hypervisor, or
     ``{"pool": ..., "volume": ...}`` for ``pool/volume`` (or a bare volume name in ``pool``)."""
@@ -294,7 +302,7 @@ def changed_fields(current, desired, *, for_restart=False):
     return [key for key in FIELDS if before[key] != after[key]]
 
 
-def resolve_domain_type(requested, host_has_kvm):
+def resolve_domain_type(requested, *, host_has_kvm):
     """kvm or qemu for a requested kvm/qemu/auto; GhostError when kvm is not offered."""
     if requested == "auto":
         return "kvm" if host_has_kvm else "qemu"
@@ -362,6 +370,14 @@ def domain_view(fields, *, name, uuid=None, state=None, autostart=None, restart_
         "cloud_init_instance_id": seed[0].get("instance_id") if seed else None,
         "restart_required": bool(restart_required),
     }
+
+
+def absent_view(name, current=None):
+    """The ``domain`` returned after state=absent: its name, the uuid it had (``current`` are
+    its fields; None when there was no such domain) and the state."""
+    if current is None:
+        return {"name": name, "state": "absent"}
+    return {"name": name, "uuid": current["uuid"], "state": "absent"}
 
 
 # What to do to get from a current state (state_name()) to a wanted one. "present" keeps any

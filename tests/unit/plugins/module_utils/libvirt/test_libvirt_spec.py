@@ -214,11 +214,11 @@ def test_capacity_plan():
 
 
 def test_resolve_domain_type():
-    assert spec.resolve_domain_type("auto", True) == "kvm"
-    assert spec.resolve_domain_type("auto", False) == "qemu"
-    assert spec.resolve_domain_type("qemu", True) == "qemu"
+    assert spec.resolve_domain_type("auto", host_has_kvm=True) == "kvm"
+    assert spec.resolve_domain_type("auto", host_has_kvm=False) == "qemu"
+    assert spec.resolve_domain_type("qemu", host_has_kvm=True) == "qemu"
     with pytest.raises(GhostError) as err:
-        spec.resolve_domain_type("kvm", False)
+        spec.resolve_domain_type("kvm", host_has_kvm=False)
     assert err.value.option == "domain_type"
 
 

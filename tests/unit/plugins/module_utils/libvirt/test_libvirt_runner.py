@@ -2,7 +2,7 @@
 # Copyright: ghost.infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_libvirt/domain.py against an in-memory stand-in for LibvirtClient (no libvirt needed)."""
+"""_libvirt/runner.py against an in-memory stand-in for LibvirtClient (no libvirt needed)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import read_nocloud_iso
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.domain import domain_info, ensure_domain
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.runner import domain_info, ensure_domain
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import GIB
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import parse_volume
 

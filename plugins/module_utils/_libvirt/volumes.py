@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright: ghost.infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The volumes of one libvirt domain: its qcow2 overlay and its NoCloud seed. Private to
+ghost.infra.
+
+DomainVolumes plans through the client (base image, existing volumes) without changing
+anything, writes when the runner asks it to, and remembers the volumes it created so that a
+run that fails can delete them again.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import build_nocloud_iso
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import (
+    DEFAULT_INTERFACES,
+    render_documents,
+)
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt import spec
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_build import volume_xml
+
+
+def _join(directory, name):
+    return "%s/%s" % ((directory or "").rstrip("/"), name)
+
+
+def _owned(current, role, name):
+    return any(v.get("role") == role and v.get("name") == name
+               for v in current["metadata"]["volumes"])
+
+
+def creation_actions(overlay_plan, seed_plan):
+    """What DomainVolumes.create() does for these plans, as the result's ``actions`` say it."""
+    actions = []
+    if overlay_plan and overlay_plan["create"] is not None:
+        actions.append("create volume %s/%s" % (overlay_plan["pool"], overlay_plan["name"]))
+    if seed_plan and seed_plan["data"] is not None:
+        actions.append("write NoCloud seed %s/%s" % (seed_plan["pool"], seed_plan["name"]))
+    return actions
+
+
+class DomainVolumes:
+    """The volumes of domain ``name``, read and written through ``client``."""
+
+    def __init__(self, client, name):
+        self.client = client
+        self.name = name
+        self.created = []  # (pool, volume) made by this run, deleted again if it fails
+
+    # -- plan (reads only) ------------------------------------------------------------
+
+    def _base(self, base_image, pool_name):
+        where = spec.parse_base_image(base_image, pool_name)
+        if "path" in where:
+            found = self.client.volume_by_path(where["path"])
+            if found is None:
+                raise GhostError(failure("find", "base image", where["path"],
+                                         "no such file on the hypervisor of %s" % self.client.uri))
+            return found
+        found = None
+        try:
+            found = self.client.volume(where["pool"], where["volume"])
+        except GhostError:
+            found = None
+        if found is None:
+            raise GhostError(failure("find", "base image", base_image,
+                                     "no volume '%s' in storage pool '%s' on %s"
+                                     % (where["volume"], where["pool"], self.client.uri)))
+        return found
+
+    def plan_overlay(self, pool, current, *, base_image, disk_gb):
+        """The main disk ({"disk", "volume"}) and what to do for it, or (None, None)."""
+        if base_image is None and disk_gb is None:
+            return None, None
+        name = spec.overlay_volume_name(self.name)
+        where = "%s/%s" % (pool["name"], name)
+        base = self._base(base_image, pool["name"]) if base_image is not None else None
+        existing = self.client.volume(pool["name"], name)
+        plan = {"pool": pool["name"], "name": name, "create": None, "grow": None}
+        if existing is not None:
+            if base is not None and existing.get("backing") != base["path"]:
+                raise GhostError(failure(
+                    "use", "volume", where,
+                    "it is backed by %s, not by the base image %s; an overlay cannot be "
+                    "rebased: remove the domain (state=absent) to build it again"
+                    % (existing.get("backing") or "nothing", base["path"])))
+            plan["grow"] = spec.capacity_plan(disk_gb=disk_gb, current_bytes=existing["capacity"],
+                                              base_bytes=None)
+            path = existing["path"]
+            backing, backing_format = existing.get("backing"), existing.get("backing_format")
+            in_use = [d for d in (current or {}).get("disks", []) if d.get("path") == path]
+            if current is not None and not in_use and not _owned(current, "overlay", name):
+                raise GhostError(failure(
+                    "use", "volume", where,
+                    "it exists and does not belong to domain '%s'; delete or rename it" % self.name))
+        else:
+            path = _join(pool["path"], name)
+            if base is not None and base.get("path") == path:
+                raise GhostError("the base image cannot be the domain's own overlay", option="base_image")
+            capacity = None
+            if disk_gb is not None:
+                spec.capacity_plan(disk_gb=disk_gb, current_bytes=None,
+                                   base_bytes=(base or {}).get("capacity"))
+                capacity = disk_gb * spec.GIB
+            backing = base["path"] if base else None
+            backing_format = base.get("format") if base else None
+            plan["create"] = volume_xml(name, fmt="qcow2", capacity=capacity, backing=backing,
+                                        backing_format=backing_format)
+        disk = spec.overlay_disk(path, backing, backing_format)
+        volume = {"role": "overlay", "pool": pool["name"], "name": name, "path": path}
+        return {"disk": disk, "volume": volume}, plan
+
+    def plan_seed(self, pool, current, *, cloud_init, nics):
+        """The NoCloud CD-ROM ({"disk", "volume"}) and what to do for it, or (None, None)."""
+        if cloud_init is None:
+            return None, None
+        mac = nics[0]["mac"] if nics else None
+        documents = render_documents(cloud_init, default_interface=DEFAULT_INTERFACES["libvirt"],
+                                     name=self.name, mac_address=mac)
+        data = build_nocloud_iso(documents.files())
+        digest = hashlib.sha256(data).hexdigest()
+        name = spec.seed_volume_name(self.name, digest)
+        existing = self.client.volume(pool["name"], name)
+        path = existing["path"] if existing else _join(pool["path"], name)
+        plan = {"pool": pool["name"], "name": name, "data": None, "replaces": [],
+                "instance_id": documents.instance_id}
+        if existing is None or existing.get("capacity") != len(data):
+            plan["data"] = data
+            plan["exists"] = existing is not None
+        if current is not None:
+            plan["replaces"] = [v for v in current["metadata"]["volumes"]
+                                if v.get("role") == "seed" and v.get("name") != name]
+        volume = {"role": "seed", "pool": pool["name"], "name": name, "path": path,
+                  "sha256": digest, "instance_id": documents.instance_id}
+        return {"disk": spec.seed_disk(path), "volume": volume}, plan
+
+    # -- write ------------------------------------------------------------------------
+
+    def create(self, overlay, overlay_plan, seed_plan):
+        """Create what the plans say (see creation_actions); returns the overlay as created."""
+        overlay = self._create_overlay(overlay, overlay_plan)
+        self._write_seed(seed_plan)
+        return overlay
+
+    def _create_overlay(self, overlay, plan):
+        if plan is None or plan["create"] is None:
+            return overlay
+        created = self.client.create_volume(plan["pool"], plan["name"], plan["create"])
+        self.created.append((plan["pool"], plan["name"]))
+        disk = dict(overlay["disk"], path=created["path"] or overlay["disk"]["path"])
+        if disk.get("backing") and not disk.get("backing_format"):
+            disk["backing_format"] = created.get("backing_format")
+        return {"disk": disk, "volume": dict(overlay["volume"], path=disk["path"])}
+
+    def _write_seed(self, plan):
+        if plan is None or plan["data"] is None:
+            return
+        if plan.get("exists"):
+            self.client.delete_volume(plan["pool"], plan["name"])
+        xml = volume_xml(plan["name"], fmt="raw", capacity=len(plan["data"]))
+        self.client.create_volume(plan["pool"], plan["name"], xml)
+        self.created.append((plan["pool"], plan["name"]))
+        self.client.upload_volume(plan["pool"], plan["name"], plan["data"])
+
+    def grow(self, plan, *, live):
+        """Grow the overlay to ``plan["grow"]`` bytes: through QEMU when the domain is ``live``
+        (the image is open), else through the storage pool."""
+        if live:
+            self.client.block_resize(self.name, spec.OVERLAY_TARGET, plan["grow"])
+        else:
+            self.client.resize_volume(plan["pool"], plan["name"], plan["grow"])
+
+    def rollback(self):
+        """Delete the volumes this run created; the error that led here is what counts."""
+        for pool, name in reversed(self.created):
+            try:
+                self.client.delete_volume(pool, name)
+            except GhostError:
+                pass  # the original error is what the user needs to see
+        self.created = []

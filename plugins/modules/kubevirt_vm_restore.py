@@ -205,31 +205,33 @@ duration:
 """
 
 # Imports follow the documentation strings, as ansible-test validate-modules requires.
-from ansible_collections.ghost.infra.plugins.module_utils._common.module import run  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import auth_argument_spec, connect  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.module import run_k8s_module  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import connect  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.client import KubeVirtClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.runner import ensure_restore  # noqa: E402
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.spec import (  # noqa: E402
+    RUN_AFTER_RESTORE, TARGET_READINESS_POLICIES, VOLUME_RESTORE_POLICIES,
+)
 
 
 def main():
-    argument_spec = auth_argument_spec()
-    argument_spec.update(
-        name={"type": "str"},
-        namespace={"type": "str", "required": True},
-        vm_name={"type": "str", "required": True},
-        snapshot_name={"type": "str", "required": True},
-        stop_vm={"type": "bool", "default": True},
-        run_after_restore={"type": "str", "choices": ["previous", "running", "halted"], "default": "previous"},
-        target_readiness_policy={"type": "str", "choices": ["WaitGracePeriod", "StopTarget", "FailImmediate", "WaitEventually"]},
-        volume_restore_policy={"type": "str", "choices": ["RandomizeNames", "InPlace", "PrefixTargetName"]},
-        force={"type": "bool", "default": False},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "int", "default": 600},
+    run_k8s_module(
+        {
+            "name": {"type": "str"},
+            "namespace": {"type": "str", "required": True},
+            "vm_name": {"type": "str", "required": True},
+            "snapshot_name": {"type": "str", "required": True},
+            "stop_vm": {"type": "bool", "default": True},
+            "run_after_restore": {"type": "str", "choices": list(RUN_AFTER_RESTORE), "default": "previous"},
+            "target_readiness_policy": {"type": "str", "choices": list(TARGET_READINESS_POLICIES)},
+            "volume_restore_policy": {"type": "str", "choices": list(VOLUME_RESTORE_POLICIES)},
+            "force": {"type": "bool", "default": False},
+            "wait": {"type": "bool", "default": True},
+            "wait_timeout": {"type": "int", "default": 600},
+        },
+        lambda module: ensure_restore(KubeVirtClient(connect(module)), module.params,
+                                      check_mode=module.check_mode, diff=module._diff),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module, lambda: ensure_restore(KubeVirtClient(connect(module)), module.params,
-                                       check_mode=module.check_mode, diff=module._diff))
 
 
 if __name__ == "__main__":

@@ -185,33 +185,29 @@ duration:
 """
 
 # Imports follow the documentation strings, as ansible-test validate-modules requires.
-from ansible_collections.ghost.infra.plugins.module_utils._common.module import run  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import auth_argument_spec, connect  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.module import run_k8s_module  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import connect  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.client import KubeVirtClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.runner import ensure_snapshot  # noqa: E402
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule  # noqa: E402
 
 
 def main():
-    argument_spec = auth_argument_spec()
-    argument_spec.update(
-        name={"type": "str", "required": True},
-        namespace={"type": "str", "required": True},
-        vm_name={"type": "str"},
-        state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-        labels={"type": "dict"},
-        annotations={"type": "dict"},
-        failure_deadline={"type": "str"},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "int", "default": 300},
-    )
-    module = AnsibleK8SModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
+    run_k8s_module(
+        {
+            "name": {"type": "str", "required": True},
+            "namespace": {"type": "str", "required": True},
+            "vm_name": {"type": "str"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "labels": {"type": "dict"},
+            "annotations": {"type": "dict"},
+            "failure_deadline": {"type": "str"},
+            "wait": {"type": "bool", "default": True},
+            "wait_timeout": {"type": "int", "default": 300},
+        },
+        lambda module: ensure_snapshot(KubeVirtClient(connect(module)), module.params,
+                                       check_mode=module.check_mode, diff=module._diff),
         required_if=[("state", "present", ("vm_name",))],
     )
-    run(module, lambda: ensure_snapshot(KubeVirtClient(connect(module)), module.params,
-                                        check_mode=module.check_mode, diff=module._diff))
 
 
 if __name__ == "__main__":

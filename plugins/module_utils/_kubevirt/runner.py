@@ -7,7 +7,8 @@
 Like kubernetes.core's ``perform_action(svc, definition, params)``, the functions here take an
 API object (``client.KubeVirtClient``, a Mock in unit tests) and the module parameters, never
 the module: read the current state once, decide, act unless ``check_mode``, wait, and return
-the result dict. Every failure is a GhostError in the shape
+the result dict. Every wait goes through the client's waiter; a restore shares one deadline
+between all of its waits. Every failure is a GhostError in the shape
 ``Failed to <verb> <Kind> '<namespace>/<name>': <cause>``.
 """
 
@@ -15,201 +16,150 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
-from ansible_collections.ghost.infra.plugins.module_utils._kubevirt import logic
-from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.logic import (
-    FAILED, HALTED, PENDING, READY, RESTORE, SNAPSHOT, VM, VMI,
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.client import ref
+from ansible_collections.ghost.infra.plugins.module_utils._kubevirt import spec
+from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.spec import (
+    FAILED, HALTED, PENDING, READY, RESTORE, SNAPSHOT, VM, VMI, default_restore_name, validate_name,
 )
-from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.names import default_restore_name, validate_name
-
-
-def _ref(namespace, name):
-    return "%s/%s" % (namespace, name)
-
-
-class _Deadline:
-    """One wait_timeout shared by every wait of a run (stop, delete, restore, start)."""
-
-    def __init__(self, timeout, clock):
-        self._clock = clock
-        self._end = clock() + timeout
-
-    def remaining(self):
-        return max(0.0, self._end - self._clock())
 
 
 def _timeout_cause(elapsed, what, state):
     return "timed out after %ds waiting for %s (%s)" % (round(elapsed), what, state)
 
 
-# ---------------------------------------------------------------- snapshot
-
-def _wait_snapshot(api, namespace, name, timeout, fail):
+def _wait_snapshot(api, namespace, name, *, timeout, fail):
     """Wait until the snapshot is ready; ``fail(cause)`` makes the error message of the caller."""
-    ref = _ref(namespace, name)
-    done, obj, elapsed = api.wait(SNAPSHOT, namespace, name,
-                                  lambda o: o is None or logic.snapshot_state(o) != PENDING, timeout)
+    snap_ref = ref(namespace, name)
+    done, obj, elapsed = api.wait(SNAPSHOT, namespace, name, timeout=timeout,
+                                  until=lambda o: o is None or spec.snapshot_state(o) != PENDING)
     if obj is None:
-        raise GhostError(fail("VirtualMachineSnapshot '%s' was deleted while waiting for it to become ready" % ref))
-    details = {"snapshot": logic.snapshot_summary(obj)}
+        raise GhostError(fail("VirtualMachineSnapshot '%s' was deleted while waiting for it to become ready" % snap_ref))
+    details = {"snapshot": spec.snapshot_summary(obj)}
     if not done:
         raise GhostError(fail(_timeout_cause(
-            elapsed, "VirtualMachineSnapshot '%s' to become readyToUse" % ref, logic.describe_snapshot(obj))),
+            elapsed, "VirtualMachineSnapshot '%s' to become readyToUse" % snap_ref, spec.describe_snapshot(obj))),
             details=details)
-    if logic.snapshot_state(obj) == FAILED:
-        raise GhostError(fail("the snapshot failed (%s)" % logic.describe_snapshot(obj)), details=details)
+    if spec.snapshot_state(obj) == FAILED:
+        raise GhostError(fail("the snapshot failed (%s)" % spec.describe_snapshot(obj)), details=details)
     return obj
 
 
-def ensure_snapshot(api, params, check_mode=False, diff=False):
+# ---------------------------------------------------------------- snapshot
+
+def ensure_snapshot(api, params, *, check_mode=False, diff=False):
     """State present/absent of one VirtualMachineSnapshot; returns the module result."""
-    namespace = validate_name(params["namespace"], "namespace")
-    name = validate_name(params["name"], "name")
-    ref = _ref(namespace, name)
-    wait = params.get("wait", True)
-    timeout = params.get("wait_timeout", 300)
-    existing = api.get(SNAPSHOT, namespace, name)
-
+    run = _SnapshotRun(api, params, check_mode=check_mode, diff=diff)
+    existing = api.get(SNAPSHOT, run.namespace, run.name)
     if params.get("state", "present") == "absent":
-        if not existing:
-            return build_result(False, diff_enabled=diff, before={}, after={}, snapshot={})
-        if not check_mode:
-            api.delete(SNAPSHOT, namespace, name)
-            if wait:
-                done, obj, elapsed = api.wait(SNAPSHOT, namespace, name, lambda o: o is None, timeout)
-                if not done:
-                    finalizers = ", ".join((obj.get("metadata") or {}).get("finalizers") or []) or "none"
-                    raise GhostError(failure("delete", SNAPSHOT, ref, _timeout_cause(
-                        elapsed, "VirtualMachineSnapshot '%s' to be gone" % ref, "finalizers: %s" % finalizers)))
-        return build_result(True, diff_enabled=diff, before=logic.object_view(existing), after={},
-                            snapshot=logic.snapshot_summary(existing))
-
-    vm_name = validate_name(params.get("vm_name"), "vm_name")
+        return run.absent(existing)
     deadline = params.get("failure_deadline")
-    seconds = logic.parse_duration(deadline) if deadline not in (None, "") else None
-    labels, annotations = params.get("labels"), params.get("annotations")
-    warnings = []
-
-    def create_failed(cause):
-        return failure("create", SNAPSHOT, ref, cause)
-
+    wanted = {
+        "vm_name": validate_name(params.get("vm_name"), "vm_name"),
+        "failure_deadline": spec.parse_duration(deadline) if deadline not in (None, "") else None,
+        "labels": params.get("labels"),
+        "annotations": params.get("annotations"),
+    }
     if existing:
-        source = logic.snapshot_source(existing)
-        if source != vm_name:
-            raise GhostError(failure("create", SNAPSHOT, ref, "a snapshot of VirtualMachine '%s' already has that name" % (
-                _ref(namespace, source) if source else "(not a VirtualMachine)")))
+        return run.adopt(existing, wanted)
+    return run.create(wanted)
+
+
+class _SnapshotRun:
+    """One kubevirt_vm_snapshot run: the snapshot's namespace and name, the options, the mode."""
+
+    def __init__(self, api, params, *, check_mode, diff):
+        self.api = api
+        self.namespace = validate_name(params["namespace"], "namespace")
+        self.name = validate_name(params["name"], "name")
+        self.ref = ref(self.namespace, self.name)
+        self.wait = params.get("wait", True)
+        self.timeout = params.get("wait_timeout", 300)
+        self.check_mode = check_mode
+        self.diff = diff
+
+    def create_failed(self, cause):
+        return failure("create", SNAPSHOT, self.ref, cause)
+
+    def absent(self, existing):
+        if not existing:
+            return build_result(changed=False, diff_enabled=self.diff, before={}, after={}, snapshot={})
+        if not self.check_mode:
+            self.api.delete(SNAPSHOT, self.namespace, self.name)
+            if self.wait:
+                self._wait_gone()
+        return build_result(changed=True, diff_enabled=self.diff, before=spec.object_view(existing), after={},
+                            snapshot=spec.snapshot_summary(existing))
+
+    def _wait_gone(self):
+        done, obj, elapsed = self.api.wait(SNAPSHOT, self.namespace, self.name, until=lambda o: o is None,
+                                           timeout=self.timeout)
+        if not done:
+            finalizers = ", ".join((obj.get("metadata") or {}).get("finalizers") or []) or "none"
+            raise GhostError(failure("delete", SNAPSHOT, self.ref, _timeout_cause(
+                elapsed, "VirtualMachineSnapshot '%s' to be gone" % self.ref, "finalizers: %s" % finalizers)))
+
+    def adopt(self, existing, wanted):
+        """A snapshot of the same VM is kept: missing labels and annotations added, waited for."""
+        source = spec.snapshot_source(existing)
+        if source != wanted["vm_name"]:
+            raise GhostError(self.create_failed("a snapshot of VirtualMachine '%s' already has that name" % (
+                ref(self.namespace, source) if source else "(not a VirtualMachine)")))
+        warnings = []
         have = (existing.get("spec") or {}).get("failureDeadline")
-        if seconds is not None and (have is None or logic.parse_duration(have) != seconds):
+        seconds = wanted["failure_deadline"]
+        if seconds is not None and (have is None or spec.parse_duration(have) != seconds):
             warnings.append("VirtualMachineSnapshot '%s' exists with failureDeadline %s; the spec of a snapshot "
-                            "cannot change, so failure_deadline is ignored" % (ref, have or "unset"))
+                            "cannot change, so failure_deadline is ignored" % (self.ref, have or "unset"))
         obj = existing
-        patch = logic.metadata_patch(existing, labels, annotations)
-        if patch and not check_mode:
-            obj = api.patch(SNAPSHOT, namespace, name, patch)
-        state = logic.snapshot_state(obj)
+        patch = spec.metadata_patch(existing, wanted["labels"], wanted["annotations"])
+        if patch and not self.check_mode:
+            obj = self.api.patch(SNAPSHOT, self.namespace, self.name, patch)
+        state = spec.snapshot_state(obj)
         if state == FAILED:
-            raise GhostError(failure("create", SNAPSHOT, ref, "the existing snapshot failed (%s); remove it with "
-                                     "state=absent to take it again" % logic.describe_snapshot(obj)),
-                             details={"snapshot": logic.snapshot_summary(obj)})
-        if state == PENDING and wait and not check_mode:
-            obj = _wait_snapshot(api, namespace, name, timeout, create_failed)
-        after = logic.object_view(existing)
+            raise GhostError(self.create_failed("the existing snapshot failed (%s); remove it with state=absent to "
+                                                "take it again" % spec.describe_snapshot(obj)),
+                             details={"snapshot": spec.snapshot_summary(obj)})
+        if state == PENDING and self.wait and not self.check_mode:
+            obj = _wait_snapshot(self.api, self.namespace, self.name, timeout=self.timeout, fail=self.create_failed)
+        after = spec.object_view(existing)
         if patch:
             for key, values in patch["metadata"].items():
                 after["metadata"].setdefault(key, {}).update(values)
-        result = build_result(bool(patch), diff_enabled=diff, before=logic.object_view(existing), after=after,
-                              snapshot=logic.snapshot_summary(obj))
-    else:
-        if api.get(VM, namespace, vm_name) is None:
-            raise GhostError(failure("create", SNAPSHOT, ref, "VirtualMachine '%s' not found" % _ref(namespace, vm_name)))
-        desired = logic.snapshot_definition(name, namespace, vm_name, labels, annotations, seconds)
+        result = build_result(changed=bool(patch), diff_enabled=self.diff, before=spec.object_view(existing), after=after,
+                              snapshot=spec.snapshot_summary(obj))
+        if warnings:
+            result["warnings"] = warnings
+        return result
+
+    def create(self, wanted):
+        vm_name = wanted["vm_name"]
+        if self.api.get(VM, self.namespace, vm_name) is None:
+            raise GhostError(self.create_failed("VirtualMachine '%s' not found" % ref(self.namespace, vm_name)))
+        desired = spec.snapshot_definition(self.name, self.namespace, vm_name, labels=wanted["labels"],
+                                           annotations=wanted["annotations"], failure_deadline=wanted["failure_deadline"])
         obj = desired
-        if not check_mode:
-            obj = api.create(desired)
-            if wait:
-                obj = _wait_snapshot(api, namespace, name, timeout, create_failed)
-        result = build_result(True, diff_enabled=diff, before={}, after=logic.object_view(desired),
-                              snapshot=logic.snapshot_summary(obj))
-    if warnings:
-        result["warnings"] = warnings
-    return result
+        if not self.check_mode:
+            obj = self.api.create(desired)
+            if self.wait:
+                obj = _wait_snapshot(self.api, self.namespace, self.name, timeout=self.timeout, fail=self.create_failed)
+        return build_result(changed=True, diff_enabled=self.diff, before={}, after=spec.object_view(desired),
+                            snapshot=spec.snapshot_summary(obj))
 
 
 # ---------------------------------------------------------------- restore
 
-def _wait_restore(api, namespace, name, timeout):
-    ref = _ref(namespace, name)
-    done, obj, elapsed = api.wait(RESTORE, namespace, name,
-                                  lambda o: o is None or logic.restore_state(o) != PENDING, timeout)
-    if obj is None:
-        raise GhostError(failure("restore", RESTORE, ref, "it was deleted while waiting for it to complete"))
-    details = {"restore": logic.restore_summary(obj, None)}
-    if not done:
-        raise GhostError(failure("restore", RESTORE, ref, _timeout_cause(
-            elapsed, "VirtualMachineRestore '%s' to complete" % ref, logic.describe_restore(obj))), details=details)
-    if logic.restore_state(obj) == FAILED:
-        raise GhostError(failure("restore", RESTORE, ref, "the restore failed (%s)" % logic.describe_restore(obj)),
-                         details=details)
-    return obj
-
-
-def _wait_gone(api, kind, namespace, name, timeout, why, ref):
-    done, unused, elapsed = api.wait(kind, namespace, name, lambda o: o is None, timeout)
-    if not done:
-        raise GhostError(failure("restore", RESTORE, ref, _timeout_cause(
-            elapsed, "%s '%s' to be gone %s" % (kind, _ref(namespace, name), why), "it still exists")))
-
-
-def _ready_snapshot(api, namespace, snapshot_name, vm_name, wait, check_mode, deadline, ref):
-    snap_ref = _ref(namespace, snapshot_name)
-    snapshot = api.get(SNAPSHOT, namespace, snapshot_name)
-    if snapshot is None:
-        raise GhostError(failure("restore", RESTORE, ref, "VirtualMachineSnapshot '%s' not found" % snap_ref))
-    source = logic.snapshot_source(snapshot)
-    if source != vm_name:
-        raise GhostError(failure("restore", RESTORE, ref, "VirtualMachineSnapshot '%s' is a snapshot of %s, not of "
-                                 "VirtualMachine '%s'" % (snap_ref, "VirtualMachine '%s'" % _ref(namespace, source)
-                                                          if source else "something else", _ref(namespace, vm_name))))
-    state = logic.snapshot_state(snapshot)
-    if state == FAILED:
-        raise GhostError(failure("restore", RESTORE, ref, "VirtualMachineSnapshot '%s' failed (%s)" % (
-            snap_ref, logic.describe_snapshot(snapshot))))
-    if state == PENDING and not check_mode:
-        if not wait:
-            raise GhostError(failure("restore", RESTORE, ref, "VirtualMachineSnapshot '%s' is not ready to use (%s)" % (
-                snap_ref, logic.describe_snapshot(snapshot))))
-        _wait_snapshot(api, namespace, snapshot_name, deadline.remaining(),
-                       lambda cause: failure("restore", RESTORE, ref, cause.replace(
-                           "the snapshot failed", "VirtualMachineSnapshot '%s' failed" % snap_ref)))
-    return snapshot
-
-
-def _settle_vm(api, namespace, vm_name, desired, check_mode, wait, wait_ready, deadline, ref):
-    """Give the VM its run strategy after a restore; with ``wait``, wait until it is ready when it should run.
-
-    A VM whose run strategy was already right is only waited for when ``wait_ready`` says this
-    run did something to it (a restore it waited for).
-    """
-    vm = api.get(VM, namespace, vm_name)
+def ensure_restore(api, params, *, check_mode=False, diff=False):
+    """Restore a VM from a snapshot once (or again with force); returns the module result."""
+    run = _RestoreRun(api, params, check_mode=check_mode, diff=diff)
+    vm = api.get(VM, run.namespace, run.vm_name)
     if vm is None:
-        raise GhostError(failure("restore", RESTORE, ref, "VirtualMachine '%s' disappeared" % _ref(namespace, vm_name)))
-    changed = logic.run_strategy(vm) != desired
-    if changed and not check_mode:
-        vm = api.patch(VM, namespace, vm_name, logic.run_strategy_patch(vm, desired))
-    if (changed or wait_ready) and wait and not check_mode and logic.wants_running(desired) and not logic.vm_ready(vm):
-        done, vm_now, elapsed = api.wait(VM, namespace, vm_name, lambda o: o is None or logic.vm_ready(o),
-                                         deadline.remaining())
-        if not done:
-            status = (vm_now or {}).get("status") or {}
-            raise GhostError(failure("restore", RESTORE, ref, _timeout_cause(
-                elapsed, "VirtualMachine '%s' to be ready after the restore (runStrategy %s)" % (
-                    _ref(namespace, vm_name), desired),
-                "printableStatus %s" % status.get("printableStatus", "not set"))))
-        vm = vm_now or vm
-    return changed, (desired if check_mode else logic.run_strategy(vm))
+        raise run.error("VirtualMachine '%s' not found" % ref(run.namespace, run.vm_name))
+    existing = api.get(RESTORE, run.namespace, run.name)
+    if existing and not params.get("force", False):
+        return run.adopt(vm, existing)
+    return run.restore(vm, existing)
 
 
 def _restore_diff(restore_before, restore_after, strategy_before, strategy_after):
@@ -217,78 +167,154 @@ def _restore_diff(restore_before, restore_after, strategy_before, strategy_after
     return before, {"restore": restore_after, "vm_run_strategy": strategy_after}
 
 
-def ensure_restore(api, params, check_mode=False, diff=False, clock=time.monotonic):
-    """Restore a VM from a snapshot once (or again with force); returns the module result."""
-    namespace = validate_name(params["namespace"], "namespace")
-    vm_name = validate_name(params["vm_name"], "vm_name")
-    snapshot_name = validate_name(params["snapshot_name"], "snapshot_name")
-    name = validate_name(params.get("name") or default_restore_name(vm_name, snapshot_name), "name")
-    ref = _ref(namespace, name)
-    force = params.get("force", False)
-    wait = params.get("wait", True)
-    policy = params.get("target_readiness_policy")
-    run_after = params.get("run_after_restore") or "previous"
-    deadline = _Deadline(params.get("wait_timeout", 600), clock)
+class _RestoreRun:
+    """One kubevirt_vm_restore run: the names, the options and one deadline shared by every wait."""
 
-    vm = api.get(VM, namespace, vm_name)
-    if vm is None:
-        raise GhostError(failure("restore", RESTORE, ref, "VirtualMachine '%s' not found" % _ref(namespace, vm_name)))
-    existing = api.get(RESTORE, namespace, name)
+    def __init__(self, api, params, *, check_mode, diff):
+        self.api = api
+        self.params = params
+        self.namespace = validate_name(params["namespace"], "namespace")
+        self.vm_name = validate_name(params["vm_name"], "vm_name")
+        self.snapshot_name = validate_name(params["snapshot_name"], "snapshot_name")
+        self.name = validate_name(params.get("name") or default_restore_name(self.vm_name, self.snapshot_name), "name")
+        self.ref = ref(self.namespace, self.name)
+        self.wait = params.get("wait", True)
+        self.run_after = params.get("run_after_restore") or "previous"
+        self.deadline = api.waiter.deadline(params.get("wait_timeout", 600))
+        self.check_mode = check_mode
+        self.diff = diff
 
-    if existing and not force:
-        target = logic.restore_target(existing)
-        if target != (vm_name, snapshot_name):
-            raise GhostError(failure("restore", RESTORE, ref, "it already exists for snapshot '%s' of VirtualMachine '%s'; "
-                                     "choose another name or set force=true to replace it" % (target[1], target[0])))
-        state = logic.restore_state(existing)
+    def error(self, cause, details=None):
+        return GhostError(failure("restore", RESTORE, self.ref, cause), details=details)
+
+    def adopt(self, vm, existing):
+        """A restore of this snapshot onto this VM exists: finish it, give the VM its run strategy."""
+        target = spec.restore_target(existing)
+        if target != (self.vm_name, self.snapshot_name):
+            raise self.error("it already exists for snapshot '%s' of VirtualMachine '%s'; choose another name or "
+                             "set force=true to replace it" % (target[1], target[0]))
+        state = spec.restore_state(existing)
         if state == FAILED:
-            raise GhostError(failure("restore", RESTORE, ref, "the existing restore failed (%s); set force=true to "
-                                     "delete it and restore again" % logic.describe_restore(existing)),
-                             details={"restore": logic.restore_summary(existing, logic.run_strategy(vm))})
+            raise self.error("the existing restore failed (%s); set force=true to delete it and restore again" % (
+                spec.describe_restore(existing)), {"restore": spec.restore_summary(existing, spec.run_strategy(vm))})
         obj = existing
         if state == PENDING:
-            if not wait or check_mode:
-                return build_result(False, restore=logic.restore_summary(existing, logic.run_strategy(vm)))
-            obj = _wait_restore(api, namespace, name, deadline.remaining())
-        previous = logic.recorded_run_strategy(existing) or logic.run_strategy(vm)
-        desired = logic.desired_run_strategy(run_after, previous)
-        changed, strategy = _settle_vm(api, namespace, vm_name, desired, check_mode, wait, state == PENDING,
-                                       deadline, ref)
-        view = logic.object_view(existing)
-        before, after = _restore_diff(view, view, logic.run_strategy(vm), strategy)
-        return build_result(changed, diff_enabled=diff and changed, before=before, after=after,
-                            restore=logic.restore_summary(obj, strategy))
+            if not self.wait or self.check_mode:
+                return build_result(changed=False, restore=spec.restore_summary(existing, spec.run_strategy(vm)))
+            obj = self._wait_restore()
+        previous = spec.recorded_run_strategy(existing) or spec.run_strategy(vm)
+        changed, strategy = self._settle_vm(spec.desired_run_strategy(self.run_after, previous),
+                                            wait_ready=state == PENDING)
+        view = spec.object_view(existing)
+        before, after = _restore_diff(view, view, spec.run_strategy(vm), strategy)
+        return build_result(changed=changed, diff_enabled=self.diff and changed, before=before, after=after,
+                            restore=spec.restore_summary(obj, strategy))
 
-    _ready_snapshot(api, namespace, snapshot_name, vm_name, wait, check_mode, deadline, ref)
-    previous = logic.run_strategy(vm)
-    if existing and logic.restore_state(existing) != READY:
-        # An unfinished attempt stopped the VM; what it recorded is what the VM ran with before.
-        previous = logic.recorded_run_strategy(existing) or previous
-    desired_strategy = logic.desired_run_strategy(run_after, previous)
-    running = api.get(VMI, namespace, vm_name) is not None
-    stop = running and params.get("stop_vm", True)
-    if running and not stop and policy not in logic.POLICIES_FOR_RUNNING_VM:
-        raise GhostError(failure("restore", RESTORE, ref, "VirtualMachine '%s' is running; set stop_vm=true, or "
-                                 "target_readiness_policy to one of %s to let KubeVirt deal with it" % (
-                                     _ref(namespace, vm_name), ", ".join(logic.POLICIES_FOR_RUNNING_VM))))
-    desired = logic.restore_definition(name, namespace, vm_name, snapshot_name, previous, policy,
-                                       params.get("volume_restore_policy"))
-    before, after = _restore_diff(logic.object_view(existing), logic.object_view(desired), previous, desired_strategy)
-    if check_mode:
-        return build_result(True, diff_enabled=diff, before=before, after=after,
-                            restore=logic.restore_summary(desired, desired_strategy))
+    def restore(self, vm, existing):
+        """Restore (again): replace ``existing``, stop the VM, create the restore, wait, settle the VM."""
+        self._check_snapshot()
+        previous = spec.run_strategy(vm)
+        if existing and spec.restore_state(existing) != READY:
+            # An unfinished attempt stopped the VM; what it recorded is what the VM ran with before.
+            previous = spec.recorded_run_strategy(existing) or previous
+        desired_strategy = spec.desired_run_strategy(self.run_after, previous)
+        stop = self._must_stop()
+        desired = spec.restore_definition(
+            self.name, self.namespace, self.vm_name, snapshot_name=self.snapshot_name, previous_run_strategy=previous,
+            target_readiness_policy=self.params.get("target_readiness_policy"),
+            volume_restore_policy=self.params.get("volume_restore_policy"))
+        before, after = _restore_diff(spec.object_view(existing), spec.object_view(desired), previous, desired_strategy)
+        if self.check_mode:
+            return build_result(changed=True, diff_enabled=self.diff, before=before, after=after,
+                                restore=spec.restore_summary(desired, desired_strategy))
+        if existing:
+            self.api.delete(RESTORE, self.namespace, self.name)
+            self._wait_gone(RESTORE, self.name, "before restoring again")
+        if stop:
+            self.api.patch(VM, self.namespace, self.vm_name, spec.run_strategy_patch(vm, HALTED))
+            self._wait_gone(VMI, self.vm_name, "after setting runStrategy Halted")
+        obj = self.api.create(desired)
+        if not self.wait:
+            return build_result(changed=True, diff_enabled=self.diff, before=before, after=after,
+                                restore=spec.restore_summary(obj, HALTED if stop else previous))
+        obj = self._wait_restore()
+        unused, strategy = self._settle_vm(desired_strategy, wait_ready=True)
+        return build_result(changed=True, diff_enabled=self.diff, before=before, after=after,
+                            restore=spec.restore_summary(obj, strategy))
 
-    if existing:
-        api.delete(RESTORE, namespace, name)
-        _wait_gone(api, RESTORE, namespace, name, deadline.remaining(), "before restoring again", ref)
-    if stop:
-        api.patch(VM, namespace, vm_name, logic.run_strategy_patch(vm, HALTED))
-        _wait_gone(api, VMI, namespace, vm_name, deadline.remaining(), "after setting runStrategy Halted", ref)
-    obj = api.create(desired)
-    if not wait:
-        return build_result(True, diff_enabled=diff, before=before, after=after,
-                            restore=logic.restore_summary(obj, HALTED if stop else previous))
-    obj = _wait_restore(api, namespace, name, deadline.remaining())
-    unused, strategy = _settle_vm(api, namespace, vm_name, desired_strategy, False, True, True, deadline, ref)
-    return build_result(True, diff_enabled=diff, before=before, after=after,
-                        restore=logic.restore_summary(obj, strategy))
+    def _check_snapshot(self):
+        """The snapshot must be of this VM and ready to use (waited for when it is in progress)."""
+        snap_ref = ref(self.namespace, self.snapshot_name)
+        snapshot = self.api.get(SNAPSHOT, self.namespace, self.snapshot_name)
+        if snapshot is None:
+            raise self.error("VirtualMachineSnapshot '%s' not found" % snap_ref)
+        source = spec.snapshot_source(snapshot)
+        if source != self.vm_name:
+            raise self.error("VirtualMachineSnapshot '%s' is a snapshot of %s, not of VirtualMachine '%s'" % (
+                snap_ref, "VirtualMachine '%s'" % ref(self.namespace, source) if source else "something else",
+                ref(self.namespace, self.vm_name)))
+        state = spec.snapshot_state(snapshot)
+        if state == FAILED:
+            raise self.error("VirtualMachineSnapshot '%s' failed (%s)" % (snap_ref, spec.describe_snapshot(snapshot)))
+        if state == PENDING and not self.check_mode:
+            if not self.wait:
+                raise self.error("VirtualMachineSnapshot '%s' is not ready to use (%s)" % (
+                    snap_ref, spec.describe_snapshot(snapshot)))
+            _wait_snapshot(self.api, self.namespace, self.snapshot_name, timeout=self.deadline.remaining(),
+                           fail=lambda cause: failure("restore", RESTORE, self.ref, cause.replace(
+                               "the snapshot failed", "VirtualMachineSnapshot '%s' failed" % snap_ref)))
+
+    def _must_stop(self):
+        """Whether the VM runs and is to be stopped first; a running VM left running must suit the policy."""
+        running = self.api.get(VMI, self.namespace, self.vm_name) is not None
+        stop = running and self.params.get("stop_vm", True)
+        if running and not stop and self.params.get("target_readiness_policy") not in spec.POLICIES_FOR_RUNNING_VM:
+            raise self.error("VirtualMachine '%s' is running; set stop_vm=true, or target_readiness_policy to one "
+                             "of %s to let KubeVirt deal with it" % (
+                                 ref(self.namespace, self.vm_name), ", ".join(spec.POLICIES_FOR_RUNNING_VM)))
+        return stop
+
+    def _wait_gone(self, kind, name, why):
+        done, unused, elapsed = self.api.wait(kind, self.namespace, name, until=lambda o: o is None,
+                                              timeout=self.deadline.remaining())
+        if not done:
+            raise self.error(_timeout_cause(
+                elapsed, "%s '%s' to be gone %s" % (kind, ref(self.namespace, name), why), "it still exists"))
+
+    def _wait_restore(self):
+        done, obj, elapsed = self.api.wait(RESTORE, self.namespace, self.name, timeout=self.deadline.remaining(),
+                                           until=lambda o: o is None or spec.restore_state(o) != PENDING)
+        if obj is None:
+            raise self.error("it was deleted while waiting for it to complete")
+        details = {"restore": spec.restore_summary(obj, None)}
+        if not done:
+            raise self.error(_timeout_cause(elapsed, "VirtualMachineRestore '%s' to complete" % self.ref,
+                                            spec.describe_restore(obj)), details)
+        if spec.restore_state(obj) == FAILED:
+            raise self.error("the restore failed (%s)" % spec.describe_restore(obj), details)
+        return obj
+
+    def _settle_vm(self, desired, *, wait_ready):
+        """Give the VM its run strategy after a restore; with ``wait``, wait until it is ready when it should run.
+
+        A VM whose run strategy was already right is only waited for when ``wait_ready`` says this
+        run did something to it (a restore it waited for). Returns (changed, run strategy).
+        """
+        vm = self.api.get(VM, self.namespace, self.vm_name)
+        if vm is None:
+            raise self.error("VirtualMachine '%s' disappeared" % ref(self.namespace, self.vm_name))
+        changed = spec.run_strategy(vm) != desired
+        if changed and not self.check_mode:
+            vm = self.api.patch(VM, self.namespace, self.vm_name, spec.run_strategy_patch(vm, desired))
+        if ((changed or wait_ready) and self.wait and not self.check_mode and spec.wants_running(desired)
+                and not spec.vm_ready(vm)):
+            done, vm_now, elapsed = self.api.wait(VM, self.namespace, self.vm_name, timeout=self.deadline.remaining(),
+                                                  until=lambda o: o is None or spec.vm_ready(o))
+            if not done:
+                status = (vm_now or {}).get("status") or {}
+                raise self.error(_timeout_cause(
+                    elapsed, "VirtualMachine '%s' to be ready after the restore (runStrategy %s)" % (
+                        ref(self.namespace, self.vm_name), desired),
+                    "printableStatus %s" % status.get("printableStatus", "not set")))
+            vm = vm_now or vm
+        return changed, (desired if self.check_mode else spec.run_strategy(vm))

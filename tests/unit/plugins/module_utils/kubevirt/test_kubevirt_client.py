@@ -2,7 +2,7 @@
 # Copyright: ghost.infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""KubeVirtClient over a Mock kubernetes.core K8sService."""
+"""KubeVirtClient (the Kubernetes client base with the KubeVirt kinds) over a Mock kubernetes.core K8sService."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,8 +14,9 @@ from unittest.mock import Mock
 import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.waiter import Waiter
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.client import KubeVirtClient
-from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.logic import SNAPSHOT, VM
+from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.spec import SNAPSHOT, VM
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 
@@ -52,7 +53,7 @@ class Clock:
 def make(svc=None):
     svc = svc or Mock()
     clock = Clock()
-    return KubeVirtClient(svc, sleep=clock.sleep, clock=clock), svc, clock
+    return KubeVirtClient(svc, waiter=Waiter(sleep=clock.sleep, clock=clock)), svc, clock
 
 
 def instance(obj):
@@ -61,7 +62,7 @@ def instance(obj):
 
 def test_resources_are_looked_up_once_per_kind():
     client, svc, unused = make()
-    svc.retrieve.return_value = None
+    svc.client.get.return_value = None
     client.get(VM, "ns", "a")
     client.get(VM, "ns", "b")
     svc.find_resource.assert_called_once_with("VirtualMachine", "kubevirt.io/v1", fail=True)
@@ -78,17 +79,18 @@ def test_missing_api_says_what_to_install():
 
 def test_get_returns_dict_or_none():
     client, svc, unused = make()
-    svc.retrieve.return_value = instance({"metadata": {"name": "a"}})
+    svc.client.get.return_value = instance({"metadata": {"name": "a"}})
     assert client.get(VM, "ns", "a") == {"metadata": {"name": "a"}}
-    definition = svc.retrieve.call_args[0][1]
-    assert definition["metadata"] == {"name": "a", "namespace": "ns"}
-    svc.retrieve.return_value = None
+    svc.client.get.assert_called_with(svc.find_resource.return_value, name="a", namespace="ns")
+    svc.client.get.return_value = None
+    assert client.get(VM, "ns", "a") is None
+    svc.client.get.side_effect = ApiError(404, 'virtualmachines.kubevirt.io "a" not found')
     assert client.get(VM, "ns", "a") is None
 
 
 def test_get_error_carries_the_api_message():
     client, svc, unused = make()
-    svc.retrieve.side_effect = core_error(403, 'virtualmachines.kubevirt.io "a" is forbidden', "retrieve")
+    svc.client.get.side_effect = core_error(403, 'virtualmachines.kubevirt.io "a" is forbidden', "retrieve")
     with pytest.raises(GhostError) as err:
         client.get(VM, "ns", "a")
     assert str(err.value) == "Failed to read VirtualMachine 'ns/a': virtualmachines.kubevirt.io \"a\" is forbidden (HTTP 403)"
@@ -96,15 +98,15 @@ def test_get_error_carries_the_api_message():
 
 def test_create_returns_the_object():
     client, svc, unused = make()
-    svc.create.return_value = ({"metadata": {"name": "s", "uid": "1"}}, [])
+    svc.client.create.return_value = instance({"metadata": {"name": "s", "uid": "1"}})
     definition = {"kind": SNAPSHOT, "metadata": {"name": "s", "namespace": "ns"}}
     assert client.create(definition) == {"metadata": {"name": "s", "uid": "1"}}
-    assert svc.create.call_args[0][1] is definition
+    assert svc.client.create.call_args[0][1] is definition
 
 
 def test_create_conflict_is_an_error():
     client, svc, unused = make()
-    svc.create.return_value = ({}, [])
+    svc.client.create.side_effect = ApiError(409, 'virtualmachinesnapshots.snapshot.kubevirt.io "s" already exists')
     with pytest.raises(GhostError) as err:
         client.create({"kind": SNAPSHOT, "metadata": {"name": "s", "namespace": "ns"}})
     assert "created by someone else" in str(err.value)
@@ -112,7 +114,7 @@ def test_create_conflict_is_an_error():
 
 def test_create_rejected_by_webhook():
     client, svc, unused = make()
-    svc.create.side_effect = core_error(422, "admission webhook denied: VirtualMachine 'x' does not exist")
+    svc.client.create.side_effect = core_error(422, "admission webhook denied: VirtualMachine 'x' does not exist")
     with pytest.raises(GhostError) as err:
         client.create({"kind": SNAPSHOT, "metadata": {"name": "s", "namespace": "ns"}})
     assert str(err.value) == ("Failed to create VirtualMachineSnapshot 'ns/s': admission webhook denied: "
@@ -121,11 +123,11 @@ def test_create_rejected_by_webhook():
 
 def test_patch_is_a_merge_patch():
     client, svc, unused = make()
-    svc.patch_resource.return_value = ({"spec": {"runStrategy": "Halted"}}, [])
+    svc.client.patch.return_value = instance({"spec": {"runStrategy": "Halted"}})
     assert client.patch(VM, "ns", "cp", {"spec": {"runStrategy": "Halted"}}) == {"spec": {"runStrategy": "Halted"}}
-    args, kwargs = svc.patch_resource.call_args
-    assert args[1:] == ({"spec": {"runStrategy": "Halted"}}, "cp", "ns")
-    assert kwargs == {"merge_type": "merge"}
+    args, kwargs = svc.client.patch.call_args
+    assert args[1:] == ({"spec": {"runStrategy": "Halted"}},)
+    assert kwargs == {"name": "cp", "namespace": "ns", "content_type": "application/merge-patch+json"}
 
 
 def test_delete_ignores_not_found_only():
@@ -143,8 +145,8 @@ def test_delete_ignores_not_found_only():
 def test_wait_polls_until_the_predicate_holds():
     client, svc, clock = make()
     states = iter([{"status": {}}, {"status": {}}, {"status": {"ready": True}}])
-    svc.retrieve.side_effect = lambda resource, definition: instance(next(states))
-    done, obj, elapsed = client.wait(VM, "ns", "cp", lambda o: (o or {}).get("status", {}).get("ready"), 30)
+    svc.client.get.side_effect = lambda resource, name, namespace: instance(next(states))
+    done, obj, elapsed = client.wait(VM, "ns", "cp", until=lambda o: (o or {}).get("status", {}).get("ready"), timeout=30)
     assert done is True
     assert obj == {"status": {"ready": True}}
     assert clock.sleeps == [0.25, 0.5]
@@ -153,15 +155,15 @@ def test_wait_polls_until_the_predicate_holds():
 
 def test_wait_for_gone_sees_none():
     client, svc, unused = make()
-    svc.retrieve.side_effect = [instance({"a": 1}), None]
-    done, obj, unused_elapsed = client.wait(VM, "ns", "cp", lambda o: o is None, 30)
+    svc.client.get.side_effect = [instance({"a": 1}), None]
+    done, obj, unused_elapsed = client.wait(VM, "ns", "cp", until=lambda o: o is None, timeout=30)
     assert done is True and obj is None
 
 
 def test_wait_is_bounded_and_returns_the_last_state():
     client, svc, clock = make()
-    svc.retrieve.return_value = instance({"status": {"phase": "InProgress"}})
-    done, obj, elapsed = client.wait(SNAPSHOT, "ns", "s", lambda o: False, 10)
+    svc.client.get.return_value = instance({"status": {"phase": "InProgress"}})
+    done, obj, elapsed = client.wait(SNAPSHOT, "ns", "s", until=lambda o: False, timeout=10)
     assert done is False
     assert obj == {"status": {"phase": "InProgress"}}
     assert elapsed == pytest.approx(10)
@@ -171,8 +173,8 @@ def test_wait_is_bounded_and_returns_the_last_state():
 
 def test_wait_with_no_time_left_checks_once():
     client, svc, clock = make()
-    svc.retrieve.return_value = None
-    done, unused, unused_elapsed = client.wait(VM, "ns", "cp", lambda o: o is not None, 0)
+    svc.client.get.return_value = None
+    done, unused, unused_elapsed = client.wait(VM, "ns", "cp", until=lambda o: o is not None, timeout=0)
     assert done is False
     assert clock.sleeps == []
-    assert svc.retrieve.call_count == 1
+    assert svc.client.get.call_count == 1

@@ -9,13 +9,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import time
 from unittest.mock import Mock
 
 import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.waiter import Waiter
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.client import KubeVirtClient
-from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.logic import RESTORE, SNAPSHOT, VM, VMI
+from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.spec import RESTORE, SNAPSHOT, VM, VMI
 from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.runner import ensure_restore, ensure_snapshot
 
 NS = "lab"
@@ -59,14 +61,16 @@ FAILURE = [{"type": "Ready", "status": "False", "reason": "Operation failed"},
            {"type": "Failure", "status": "True", "reason": "injected: disk on fire", "message": "injected: disk on fire"}]
 
 
-def make_api(objects, waits=None):
+def make_api(objects, waits=None, clock=time.monotonic):
     """A Mock KubeVirtClient over ``objects`` {(kind, name): obj}.
 
     ``waits`` {kind: [candidate, ...]}: wait() returns the first candidate its predicate accepts
     (None meaning "gone"), or times out on the last one, like a cluster moving through states.
+    ``clock`` drives the deadline a run takes from the client's waiter.
     """
     store = {key: copy.deepcopy(obj) for key, obj in objects.items()}
     api = Mock(spec=KubeVirtClient)
+    api.waiter = Waiter(clock=clock)
     api.get.side_effect = lambda kind, ns, name: copy.deepcopy(store.get((kind, name)))
 
     def create(definition):
@@ -90,12 +94,12 @@ def make_api(objects, waits=None):
         return copy.deepcopy(obj)
     api.patch.side_effect = patch
 
-    def wait(kind, ns, name, predicate, timeout):
+    def wait(kind, ns, name, *, until, timeout):
         candidates = (waits or {}).get(kind)
         if candidates is None:
             candidates = [store.get((kind, name))]
         for candidate in candidates:
-            if predicate(copy.deepcopy(candidate)):
+            if until(copy.deepcopy(candidate)):
                 if candidate is None:
                     store.pop((kind, name), None)
                 else:
@@ -432,9 +436,9 @@ def test_restore_failure_quotes_the_condition_message():
 def test_restore_timeout_names_what_it_waited_for():
     waiting = [{"type": "Ready", "status": "False", "reason": "Waiting for target to be ready"}]
     api = make_api({(VM, "cp"): vm("Halted"), (SNAPSHOT, "cp-snap"): snapshot()},
-                   waits={RESTORE: [restore(complete=False, conditions=waiting)]})
+                   waits={RESTORE: [restore(complete=False, conditions=waiting)]}, clock=iter([0.0] + [1.0] * 10).__next__)
     with pytest.raises(GhostError) as err:
-        ensure_restore(api, restore_params(wait_timeout=5), clock=iter([0.0] + [1.0] * 10).__next__)
+        ensure_restore(api, restore_params(wait_timeout=5))
     assert str(err.value) == (
         "Failed to restore VirtualMachineRestore 'lab/cp-cp-snap': timed out after 4s waiting for "
         "VirtualMachineRestore 'lab/cp-cp-snap' to complete (complete False; conditions: "
@@ -442,9 +446,10 @@ def test_restore_timeout_names_what_it_waited_for():
 
 
 def test_stop_timeout_names_the_vmi():
-    api = make_api({(VM, "cp"): vm(), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot()}, waits={VMI: [vmi()]})
+    api = make_api({(VM, "cp"): vm(), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot()}, waits={VMI: [vmi()]},
+                   clock=iter([0.0] * 10).__next__)
     with pytest.raises(GhostError) as err:
-        ensure_restore(api, restore_params(wait_timeout=9), clock=iter([0.0] * 10).__next__)
+        ensure_restore(api, restore_params(wait_timeout=9))
     assert "waiting for VirtualMachineInstance 'lab/cp' to be gone after setting runStrategy Halted" in str(err.value)
     api.create.assert_not_called()
 

@@ -7,10 +7,79 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.ghost.infra.plugins.module_utils._kubevirt import logic
+from ansible_collections.ghost.infra.plugins.module_utils._kubevirt import spec
+from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.spec import default_restore_name, validate_name
+
+LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+# ---------------------------------------------------------------- names
+
+@pytest.mark.parametrize("name", ["a", "cp", "cp-snap", "vm-01", "0abc", "a" * 63])
+def test_valid_names_pass(name):
+    assert validate_name(name, "name") == name
+
+
+@pytest.mark.parametrize("name, why", [
+    ("", "non-empty"),
+    (None, "non-empty"),
+    ("a" * 64, "64 characters long"),
+    ("CP", "DNS-1123"),
+    ("-cp", "DNS-1123"),
+    ("cp-", "DNS-1123"),
+    ("cp.snap", "DNS-1123"),
+    ("cp_snap", "DNS-1123"),
+    ("cp snap", "DNS-1123"),
+])
+def test_invalid_names_name_the_option(name, why):
+    with pytest.raises(GhostError) as err:
+        validate_name(name, "snapshot_name")
+    assert err.value.option == "snapshot_name"
+    assert why in str(err.value)
+    assert str(err.value).startswith("snapshot_name: ")
+
+
+def test_default_restore_name_is_readable_when_short():
+    assert default_restore_name("cp", "cp-snap") == "cp-cp-snap"
+
+
+def test_default_restore_name_at_exactly_63_is_kept():
+    vm, snap = "v" * 31, "s" * 31
+    assert default_restore_name(vm, snap) == "%s-%s" % (vm, snap)
+
+
+@pytest.mark.parametrize("vm, snap", [
+    ("v" * 63, "s" * 63),
+    ("vm-" * 20 + "x", "golden-snapshot-of-the-control-plane"),
+    ("a" * 40, "-".join(["b"] * 20)),   # truncation lands on a '-'
+])
+def test_long_default_restore_names_fit_and_are_valid(vm, snap):
+    name = default_restore_name(vm, snap)
+    assert len(name) <= 63
+    assert LABEL.match(name)
+    assert validate_name(name, "name") == name
+    assert default_restore_name(vm, snap) == name  # stable
+
+
+def test_long_default_restore_names_differ_when_only_the_tail_differs():
+    vm = "control-plane-" * 4
+    vm = vm.rstrip("-")
+    one = default_restore_name(vm, "golden-snapshot-one")
+    two = default_restore_name(vm, "golden-snapshot-two")
+    assert one != two
+    assert one[:40] == two[:40]
+
+
+def test_long_default_restore_name_separates_vm_and_snapshot():
+    # Same joined text, different split: the hash must tell them apart.
+    left = default_restore_name("a" * 40 + "-b", "c" * 30)
+    right = default_restore_name("a" * 40, "b-" + "c" * 30)
+    assert left != right
 
 
 # ---------------------------------------------------------------- durations
@@ -20,13 +89,13 @@ from ansible_collections.ghost.infra.plugins.module_utils._kubevirt import logic
     ("500ms", 0.5), ("0", 0), ("0s", 0), ("2m30s", 150), (" 10m ", 600), (1.5, 1.5), ("1m0.5s", 60.5),
 ])
 def test_parse_duration(value, seconds):
-    assert logic.parse_duration(value) == pytest.approx(seconds)
+    assert spec.parse_duration(value) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("value", ["", "m", "5x", "-5m", "5m-", "1d", "five minutes", True, None, -1, "1h30"])
 def test_parse_duration_rejects(value):
     with pytest.raises(GhostError) as err:
-        logic.parse_duration(value)
+        spec.parse_duration(value)
     assert err.value.option == "failure_deadline"
 
 
@@ -35,8 +104,8 @@ def test_parse_duration_rejects(value):
     (3600, "1h0m0s"), (5400, "1h30m0s"), (3661.25, "1h1m1.25s"),
 ])
 def test_format_duration_is_go_canonical(seconds, text):
-    assert logic.format_duration(seconds) == text
-    assert logic.parse_duration(text) == pytest.approx(seconds)
+    assert spec.format_duration(seconds) == text
+    assert spec.parse_duration(text) == pytest.approx(seconds)
 
 
 # ---------------------------------------------------------------- state
@@ -50,23 +119,23 @@ def snap(status=None, vm="cp"):
 
 
 @pytest.mark.parametrize("status, state", [
-    (None, logic.PENDING),
-    ({}, logic.PENDING),
-    ({"phase": "InProgress", "readyToUse": False}, logic.PENDING),
-    ({"phase": "Succeeded", "readyToUse": True}, logic.READY),
-    ({"phase": "Failed", "readyToUse": False}, logic.FAILED),
-    ({"phase": "InProgress", "conditions": [{"type": "Failure", "status": "True", "message": "x"}]}, logic.FAILED),
-    ({"phase": "InProgress", "conditions": [{"type": "Failure", "status": "False"}]}, logic.PENDING),
+    (None, spec.PENDING),
+    ({}, spec.PENDING),
+    ({"phase": "InProgress", "readyToUse": False}, spec.PENDING),
+    ({"phase": "Succeeded", "readyToUse": True}, spec.READY),
+    ({"phase": "Failed", "readyToUse": False}, spec.FAILED),
+    ({"phase": "InProgress", "conditions": [{"type": "Failure", "status": "True", "message": "x"}]}, spec.FAILED),
+    ({"phase": "InProgress", "conditions": [{"type": "Failure", "status": "False"}]}, spec.PENDING),
 ])
 def test_snapshot_state(status, state):
-    assert logic.snapshot_state(snap(status)) == state
+    assert spec.snapshot_state(snap(status)) == state
 
 
 def test_describe_snapshot_quotes_conditions_and_error_once():
     obj = snap({"phase": "Failed", "readyToUse": False, "error": {"message": "disk on fire"},
                 "conditions": [{"type": "Progressing", "status": "False", "reason": "Operation failed"},
                                {"type": "Failure", "status": "True", "reason": "disk on fire", "message": "disk on fire"}]})
-    text = logic.describe_snapshot(obj)
+    text = spec.describe_snapshot(obj)
     assert text.startswith("phase Failed, readyToUse False; conditions: ")
     assert "Progressing=False (Operation failed)" in text
     assert "Failure=True: disk on fire" in text
@@ -74,61 +143,61 @@ def test_describe_snapshot_quotes_conditions_and_error_once():
 
 
 def test_describe_snapshot_adds_error_missing_from_conditions():
-    text = logic.describe_snapshot(snap({"phase": "Failed", "error": {"message": "quiesce failed"}}))
+    text = spec.describe_snapshot(snap({"phase": "Failed", "error": {"message": "quiesce failed"}}))
     assert "error: quiesce failed" in text
     assert "no conditions reported" in text
 
 
 def test_describe_missing_objects():
-    assert logic.describe_snapshot(None) == "the snapshot does not exist"
-    assert logic.describe_restore(None) == "the restore does not exist"
+    assert spec.describe_snapshot(None) == "the snapshot does not exist"
+    assert spec.describe_restore(None) == "the restore does not exist"
 
 
 @pytest.mark.parametrize("status, state", [
-    (None, logic.PENDING),
-    ({"complete": False}, logic.PENDING),
-    ({"complete": True}, logic.READY),
-    ({"complete": False, "conditions": [{"type": "Failure", "status": "True", "message": "Restore target not ready"}]}, logic.FAILED),
-    ({"complete": False, "conditions": [{"type": "Ready", "status": "False", "message": "VMSnapshot ns/s not ready"}]}, logic.PENDING),
+    (None, spec.PENDING),
+    ({"complete": False}, spec.PENDING),
+    ({"complete": True}, spec.READY),
+    ({"complete": False, "conditions": [{"type": "Failure", "status": "True", "message": "Restore target not ready"}]}, spec.FAILED),
+    ({"complete": False, "conditions": [{"type": "Ready", "status": "False", "message": "VMSnapshot ns/s not ready"}]}, spec.PENDING),
 ])
 def test_restore_state(status, state):
     obj = {"metadata": {"name": "r"}, "spec": {}}
     if status is not None:
         obj["status"] = status
-    assert logic.restore_state(obj) == state
+    assert spec.restore_state(obj) == state
 
 
 def test_snapshot_source_and_restore_target():
-    assert logic.snapshot_source(snap(vm="wk")) == "wk"
+    assert spec.snapshot_source(snap(vm="wk")) == "wk"
     other = snap()
     other["spec"]["source"]["kind"] = "VirtualMachinePool"
-    assert logic.snapshot_source(other) is None
-    restore = logic.restore_definition("r", "ns", "cp", "cp-snap", "Always")
-    assert logic.restore_target(restore) == ("cp", "cp-snap")
+    assert spec.snapshot_source(other) is None
+    restore = spec.restore_definition("r", "ns", "cp", snapshot_name="cp-snap", previous_run_strategy="Always")
+    assert spec.restore_target(restore) == ("cp", "cp-snap")
 
 
 # ---------------------------------------------------------------- run strategy
 
-@pytest.mark.parametrize("spec, strategy", [
+@pytest.mark.parametrize("vm_spec, strategy", [
     ({"runStrategy": "Always"}, "Always"),
     ({"runStrategy": "Manual"}, "Manual"),
     ({"running": True}, "Always"),
     ({"running": False}, "Halted"),
     ({}, "Halted"),
 ])
-def test_run_strategy(spec, strategy):
-    assert logic.run_strategy({"spec": spec}) == strategy
+def test_run_strategy(vm_spec, strategy):
+    assert spec.run_strategy({"spec": vm_spec}) == strategy
 
 
-@pytest.mark.parametrize("spec, strategy, patch", [
+@pytest.mark.parametrize("vm_spec, strategy, patch", [
     ({"runStrategy": "Always"}, "Halted", {"spec": {"runStrategy": "Halted"}}),
     ({"running": True}, "Halted", {"spec": {"running": False}}),
     ({"running": False}, "Always", {"spec": {"running": True}}),
     ({"running": False}, "RerunOnFailure", {"spec": {"running": None, "runStrategy": "RerunOnFailure"}}),
     ({}, "Always", {"spec": {"runStrategy": "Always"}}),
 ])
-def test_run_strategy_patch(spec, strategy, patch):
-    assert logic.run_strategy_patch({"spec": spec}, strategy) == patch
+def test_run_strategy_patch(vm_spec, strategy, patch):
+    assert spec.run_strategy_patch({"spec": vm_spec}, strategy) == patch
 
 
 @pytest.mark.parametrize("after, previous, desired", [
@@ -142,19 +211,19 @@ def test_run_strategy_patch(spec, strategy, patch):
     ("halted", "Always", "Halted"),
 ])
 def test_desired_run_strategy(after, previous, desired):
-    assert logic.desired_run_strategy(after, previous) == desired
+    assert spec.desired_run_strategy(after, previous) == desired
 
 
 def test_desired_run_strategy_rejects_unknown():
     with pytest.raises(GhostError) as err:
-        logic.desired_run_strategy("paused", "Always")
+        spec.desired_run_strategy("paused", "Always")
     assert err.value.option == "run_after_restore"
 
 
 # ---------------------------------------------------------------- builders
 
 def test_snapshot_definition():
-    definition = logic.snapshot_definition("cp-snap", "lab", "cp", labels={"golden": True, "n": 1},
+    definition = spec.snapshot_definition("cp-snap", "lab", "cp", labels={"golden": True, "n": 1},
                                            annotations={"note": "x"}, failure_deadline=600)
     assert definition == {
         "apiVersion": "snapshot.kubevirt.io/v1beta1",
@@ -167,20 +236,20 @@ def test_snapshot_definition():
 
 
 def test_snapshot_definition_minimal_has_no_deadline_or_labels():
-    definition = logic.snapshot_definition("s", "ns", "vm")
+    definition = spec.snapshot_definition("s", "ns", "vm")
     assert "failureDeadline" not in definition["spec"]
     assert set(definition["metadata"]) == {"name", "namespace"}
 
 
 def test_label_values_must_be_scalars():
     with pytest.raises(GhostError) as err:
-        logic.snapshot_definition("s", "ns", "vm", labels={"a": {"b": 1}})
+        spec.snapshot_definition("s", "ns", "vm", labels={"a": {"b": 1}})
     assert err.value.option == "labels"
 
 
 def test_restore_definition():
-    definition = logic.restore_definition("cp-cp-snap", "lab", "cp", "cp-snap", "Always",
-                                          target_readiness_policy="StopTarget", volume_restore_policy="InPlace")
+    definition = spec.restore_definition("cp-cp-snap", "lab", "cp", snapshot_name="cp-snap", previous_run_strategy="Always",
+                                         target_readiness_policy="StopTarget", volume_restore_policy="InPlace")
     assert definition == {
         "apiVersion": "snapshot.kubevirt.io/v1beta1",
         "kind": "VirtualMachineRestore",
@@ -191,23 +260,23 @@ def test_restore_definition():
                  "targetReadinessPolicy": "StopTarget",
                  "volumeRestorePolicy": "InPlace"},
     }
-    assert "targetReadinessPolicy" not in logic.restore_definition("r", "ns", "vm", "s", "Halted")["spec"]
+    assert "targetReadinessPolicy" not in spec.restore_definition("r", "ns", "vm", snapshot_name="s", previous_run_strategy="Halted")["spec"]
 
 
 def test_metadata_patch_adds_only_what_differs():
     existing = {"metadata": {"labels": {"a": "1", "keep": "x"}, "annotations": {"n": "y"}}}
-    assert logic.metadata_patch(existing, {"a": "1"}, {"n": "y"}) is None
-    assert logic.metadata_patch(existing, None, None) is None
-    assert logic.metadata_patch(existing, {"a": "2", "b": 3}, {"n": "y"}) == {"metadata": {"labels": {"a": "2", "b": "3"}}}
-    assert logic.metadata_patch({"metadata": {}}, None, {"z": "1"}) == {"metadata": {"annotations": {"z": "1"}}}
+    assert spec.metadata_patch(existing, {"a": "1"}, {"n": "y"}) is None
+    assert spec.metadata_patch(existing, None, None) is None
+    assert spec.metadata_patch(existing, {"a": "2", "b": 3}, {"n": "y"}) == {"metadata": {"labels": {"a": "2", "b": "3"}}}
+    assert spec.metadata_patch({"metadata": {}}, None, {"z": "1"}) == {"metadata": {"annotations": {"z": "1"}}}
 
 
 def test_object_view_drops_status_and_server_fields():
     meta = {"name": "n", "namespace": "ns", "uid": "u", "resourceVersion": "1", "managedFields": [{}], "labels": {"a": "b"}}
     obj = {"apiVersion": "v", "kind": "K", "metadata": meta, "spec": {"x": 1}, "status": {"phase": "Succeeded"}}
-    assert logic.object_view(obj) == {"apiVersion": "v", "kind": "K",
+    assert spec.object_view(obj) == {"apiVersion": "v", "kind": "K",
                                       "metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}}, "spec": {"x": 1}}
-    assert logic.object_view(None) == {}
+    assert spec.object_view(None) == {}
 
 
 # ---------------------------------------------------------------- results
@@ -216,31 +285,31 @@ def test_snapshot_summary():
     obj = snap({"phase": "Succeeded", "readyToUse": True, "creationTime": "2025-01-01T00:00:00Z",
                 "indications": ["Online", "NoGuestAgent"], "conditions": [{"type": "Ready", "status": "True"}],
                 "virtualMachineSnapshotContentName": "vmsnapshot-content-1"})
-    assert logic.snapshot_summary(obj) == {
+    assert spec.snapshot_summary(obj) == {
         "name": "s", "namespace": "ns", "vm_name": "cp", "phase": "Succeeded", "ready_to_use": True,
         "creation_time": "2025-01-01T00:00:00Z", "indications": ["Online", "NoGuestAgent"],
         "conditions": [{"type": "Ready", "status": "True"}], "content_name": "vmsnapshot-content-1",
     }
-    fresh = logic.snapshot_summary(snap())
+    fresh = spec.snapshot_summary(snap())
     assert fresh["phase"] is None and fresh["ready_to_use"] is False and fresh["indications"] == []
-    assert logic.snapshot_summary(None) == {}
+    assert spec.snapshot_summary(None) == {}
 
 
 def test_restore_summary():
-    obj = logic.restore_definition("r", "ns", "cp", "cp-snap", "Always")
+    obj = spec.restore_definition("r", "ns", "cp", snapshot_name="cp-snap", previous_run_strategy="Always")
     obj["status"] = {"complete": True, "restoreTime": "2025-01-01T00:00:00Z", "conditions": []}
-    assert logic.restore_summary(obj, "Always") == {
+    assert spec.restore_summary(obj, "Always") == {
         "name": "r", "namespace": "ns", "vm_name": "cp", "snapshot_name": "cp-snap", "complete": True,
         "restore_time": "2025-01-01T00:00:00Z", "conditions": [], "vm_run_strategy": "Always",
     }
-    assert logic.restore_summary(None, "Always") == {}
+    assert spec.restore_summary(None, "Always") == {}
 
 
 def test_recorded_run_strategy():
-    assert logic.recorded_run_strategy(logic.restore_definition("r", "ns", "vm", "s", "RerunOnFailure")) == "RerunOnFailure"
-    assert logic.recorded_run_strategy({"metadata": {"annotations": None}}) is None
-    assert logic.recorded_run_strategy({"metadata": {}}) is None
-    assert logic.recorded_run_strategy(None) is None
+    assert spec.recorded_run_strategy(spec.restore_definition("r", "ns", "vm", snapshot_name="s", previous_run_strategy="RerunOnFailure")) == "RerunOnFailure"
+    assert spec.recorded_run_strategy({"metadata": {"annotations": None}}) is None
+    assert spec.recorded_run_strategy({"metadata": {}}) is None
+    assert spec.recorded_run_strategy(None) is None
 
 
 def test_describe_restore_with_kubevirt_shaped_failure():
@@ -249,7 +318,7 @@ def test_describe_restore_with_kubevirt_shaped_failure():
         {"type": "Progressing", "status": "False", "reason": "Operation failed"},
         {"type": "Failure", "status": "True", "reason": "Restore target failed to be ready within 5m0s"},
         {"type": "Ready", "status": "False", "reason": "Operation failed"}]}}
-    assert logic.restore_state(obj) == logic.FAILED
-    assert logic.describe_restore(obj) == (
+    assert spec.restore_state(obj) == spec.FAILED
+    assert spec.describe_restore(obj) == (
         "complete False; conditions: Progressing=False (Operation failed); "
         "Failure=True (Restore target failed to be ready within 5m0s); Ready=False (Operation failed)")

@@ -269,46 +269,45 @@ duration:
 # Imports follow the documentation strings, as ansible-test validate-modules requires.
 import os  # noqa: E402
 
-from ansible_collections.ghost.infra.plugins.module_utils._common.module import run  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import auth_argument_spec, connect  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.module import run_k8s_module  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import connect  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster.cli import VclusterCli, resolve_auth  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster.client import VclusterClient  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._vcluster.runner import ensure_vcluster, validate_params  # noqa: E402
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster.runner import ensure_vcluster  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster.spec import DEFAULT_NAMESPACE, validate_params  # noqa: E402
 
 
 def main():
-    argument_spec = auth_argument_spec()
-    argument_spec.update(
-        name={"type": "str", "required": True},
-        namespace={"type": "str", "default": "ghostcluster"},
-        state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-        ttl={"type": "str"},
-        values={"type": "dict"},
-        values_files={"type": "list", "elements": "path"},
-        chart_version={"type": "str"},
-        chart_dir={"type": "path"},
-        kubernetes_version={"type": "str"},
-        vcluster_binary={"type": "str", "default": "vcluster"},
-        wait={"type": "bool", "default": True},
-        wait_timeout={"type": "int", "default": 300},
-        kubeconfig_dest={"type": "path"},
-        server={"type": "str"},
-        return_kubeconfig={"type": "bool", "default": False},
-    )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
-
-    def action():
-        params = module.params
-        validate_params(params)
-        cli = VclusterCli(params["vcluster_binary"], resolve_auth(params, os.environ), timeout=params["wait_timeout"])
-        api = VclusterClient(connect(module))
-        result, secrets = ensure_vcluster(api, cli, params, check_mode=module.check_mode, diff=module._diff)
-        # AnsibleK8SModule wraps AnsibleModule: register the kubeconfig's credentials there.
-        module._module.no_log_values.update(secrets)
+    def action(module):
+        # Options first: bad input is reported before the CLI is looked for or the cluster reached.
+        options = validate_params(module.params)
+        cli = VclusterCli(options["vcluster_binary"], resolve_auth(module.params, os.environ),
+                          timeout=options["wait_timeout"])
+        result, secrets = ensure_vcluster(VclusterClient(connect(module)), cli, options,
+                                          check_mode=module.check_mode, diff=module._diff)
+        module.add_no_log_values(secrets)
         return result
 
-    run(module, action)
+    run_k8s_module(
+        {
+            "name": {"type": "str", "required": True},
+            "namespace": {"type": "str", "default": DEFAULT_NAMESPACE},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "ttl": {"type": "str"},
+            "values": {"type": "dict"},
+            "values_files": {"type": "list", "elements": "path"},
+            "chart_version": {"type": "str"},
+            "chart_dir": {"type": "path"},
+            "kubernetes_version": {"type": "str"},
+            "vcluster_binary": {"type": "str", "default": "vcluster"},
+            "wait": {"type": "bool", "default": True},
+            "wait_timeout": {"type": "int", "default": 300},
+            "kubeconfig_dest": {"type": "path"},
+            "server": {"type": "str"},
+            "return_kubeconfig": {"type": "bool", "default": False},
+        },
+        action,
+    )
 
 
 if __name__ == "__main__":

@@ -119,27 +119,20 @@ duration:
 """
 
 # Imports follow the documentation strings, as ansible-test validate-modules requires.
-from ansible_collections.ghost.infra.plugins.module_utils._common.module import run  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import auth_argument_spec, connect  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.module import run_k8s_module  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.service import connect  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster.client import VclusterClient  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._vcluster.runner import list_vclusters, validate_filters  # noqa: E402
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster.runner import list_vclusters  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster.spec import validate_filters  # noqa: E402
 
 
 def main():
-    argument_spec = auth_argument_spec()
-    argument_spec.update(
-        name={"type": "str"},
-        namespace={"type": "str"},
-        kubeconfig_dir={"type": "path"},
-    )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+    def action(module):
+        # Filters first: bad input is reported before the cluster is reached.
+        filters = validate_filters(module.params)
+        return list_vclusters(VclusterClient(connect(module)), filters)
 
-    def action():
-        validate_filters(module.params)
-        return list_vclusters(VclusterClient(connect(module)), module.params)
-
-    run(module, action)
+    run_k8s_module({"name": {"type": "str"}, "namespace": {"type": "str"}, "kubeconfig_dir": {"type": "path"}}, action)
 
 
 if __name__ == "__main__":

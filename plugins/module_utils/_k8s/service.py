@@ -2,41 +2,35 @@
 # Copyright: ghost.infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Connecting to Kubernetes through kubernetes.core. Private to ghost.infra; no compatibility promise.
+"""Connecting to Kubernetes through kubernetes.core, and its errors. Private to ghost.infra.
 
-Every Kubernetes-backed module (KubeVirt, vCluster) takes kubernetes.core's connection options
-(``AUTH_ARG_SPEC``, documented by the ``kubernetes.core.k8s_auth_options`` fragment, with the
-``K8S_AUTH_*`` environment fallbacks) and talks to the API through kubernetes.core's
-``K8sService``. This file holds the three pieces they share:
+Every Kubernetes-backed module (KubeVirt, vCluster) talks to the API through kubernetes.core's
+``K8sService``. This file holds what they share about the connection:
 
-- ``auth_argument_spec()``: a copy of kubernetes.core's connection argspec;
 - ``connect(module)``: ``K8sService`` over ``get_api_client(module)``, with connection
   problems raised as GhostError (``module`` is an ``AnsibleK8SModule`` or anything with
   ``params``, ``check_mode``, ``warn`` and ``requires``);
 - ``api_error_message(exc)``: the API server's own message out of a kubernetes.core
-  CoreException or a kubernetes client ApiException, instead of a raw JSON body.
+  CoreException or a kubernetes client ApiException, instead of a raw JSON body;
+- ``http_status(exc)``: the HTTP status behind such an error.
+
+The connection options are in ``argspec.py``, the client base built on the service in
+``client.py``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import json
 import re
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
 
 
 _SERVICE_PREFIX = re.compile(r"^Failed to (?:create|retrieve|patch|replace|apply|delete) (?:requested )?object: ")
-
-
-def auth_argument_spec():
-    """kubernetes.core's connection options (kubeconfig, context, host, api_key, ...), copied."""
-    return copy.deepcopy(AUTH_ARG_SPEC)
 
 
 def connect(module):
@@ -46,15 +40,6 @@ def connect(module):
     except Exception as exc:  # CoreException, ConfigException, a bad kubeconfig path...
         raise GhostError("Failed to connect to the Kubernetes API: %s" % api_error_message(exc))
     return K8sService(client, module)
-
-
-def to_dict(obj):
-    """A dynamic-client object (ResourceInstance) as a plain dict; None stays None."""
-    if obj is None:
-        return None
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return dict(obj)
 
 
 def _body_message(body):

@@ -5,10 +5,11 @@
 """What the vcluster and vcluster_info modules do. Private to ghost.infra.
 
 Like kubernetes.core's ``perform_action(svc, definition, params)``, these functions take the
-host-cluster API (``client.VclusterClient``), the CLI (``cli.VclusterCli``) and the module
-parameters -- never the module -- so unit tests drive them with fakes. Read the current state
-once, decide, act unless ``check_mode``, wait, return the result dict. Failures are GhostError
-in the shape ``Failed to <verb> vcluster '<namespace>/<name>': <cause>``.
+host-cluster API (``client.VclusterClient``), the CLI (``cli.VclusterCli``) and the options the
+module checked with ``spec.validate_params`` / ``spec.validate_filters`` -- never the module --
+so unit tests drive them with fakes. Read the current state once, decide, act unless
+``check_mode``, wait (through the API's waiter, one deadline per run), return the result dict.
+Failures are GhostError in the shape ``Failed to <verb> vcluster '<namespace>/<name>': <cause>``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,8 +22,9 @@ import os
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.client import ref
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster import client as vclient
-from ansible_collections.ghost.infra.plugins.module_utils._vcluster import logic, store
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster import spec, store
 
 KIND = "vcluster"
 # How long the workload may take to show up after `vcluster create` returned (helm creates it).
@@ -42,9 +44,7 @@ def _time_source(now):
     return _now
 
 
-def _ref(namespace, name):
-    return "%s/%s" % (namespace, name)
-
+# ---------------------------------------------------------------- what the chart is asked for
 
 def _digest_files(paths):
     digests = []
@@ -55,17 +55,6 @@ def _digest_files(paths):
         except OSError as exc:
             raise GhostError("cannot read values file %s: %s" % (path, exc), option="values_files")
     return digests
-
-
-def validate_params(params):
-    """Check the options that need no cluster (name, namespace, TTL, server) before anything runs."""
-    logic.validate_name(params.get("name"))
-    logic.validate_namespace(params.get("namespace") or "ghostcluster")
-    logic.parse_ttl(params.get("ttl"))
-    logic.validate_server(params.get("server"))
-    timeout = params.get("wait_timeout")
-    if timeout is not None and timeout <= 0:
-        raise GhostError("must be a positive number of seconds, not %s" % timeout, option="wait_timeout")
 
 
 def chart_dir_version(chart_dir):
@@ -83,283 +72,288 @@ def chart_dir_version(chart_dir):
     return str(data.get("version") or "") or None
 
 
-def desired_hash(params):
-    """The config hash of what the parameters ask of the chart."""
-    chart_version = params.get("chart_version")
-    if not chart_version and params.get("chart_dir"):
-        chart_version = chart_dir_version(params["chart_dir"])
-    return logic.config_hash(chart_version, params.get("values"), _digest_files(params.get("values_files")),
-                             params.get("kubernetes_version"))
+def desired_hash(options):
+    """The config hash of what the options ask of the chart."""
+    chart_version = options.get("chart_version")
+    if not chart_version and options.get("chart_dir"):
+        chart_version = chart_dir_version(options["chart_dir"])
+    return spec.config_hash(chart_version, options.get("values"), _digest_files(options.get("values_files")),
+                            options.get("kubernetes_version"))
 
 
-def _kubeconfig_dest(params, name, home):
-    dest = params.get("kubeconfig_dest")
-    if dest:
-        return os.path.abspath(os.path.expanduser(dest))
-    return logic.default_kubeconfig_path(name, home)
+# ---------------------------------------------------------------- one run
+
+class _Run:
+    """One vcluster run: the checked options, the API and CLI, the kubeconfig path, one deadline."""
+
+    def __init__(self, api, cli, options, *, now, home, probe):
+        self.api = api
+        self.cli = cli
+        self.options = options
+        self.name = options["name"]
+        self.namespace = options["namespace"]
+        self.ref = ref(self.namespace, self.name)
+        self.dest = spec.kubeconfig_dest(options.get("kubeconfig_dest"), self.name, home)
+        self.wait = options.get("wait", True)
+        self.now = _time_source(now)
+        self.probe = probe
+        self.deadline = api.waiter.deadline(options.get("wait_timeout") or 300)
+
+    def error(self, verb, cause):
+        return GhostError(failure(verb, KIND, self.ref, cause))
+
+    def observe(self, now):
+        """The vcluster's workload and its summary as found (``{}`` when there is none)."""
+        workload = self.api.workload(self.namespace, self.name)
+        if workload is None:
+            return None, {}
+        before = spec.summary(self.name, self.namespace, workload=workload,
+                              pods=self.api.pods(self.namespace, self.name), now=now)
+        before["config_hash"] = (workload["metadata"].get("annotations") or {}).get(spec.CONFIG_HASH)
+        return workload, before
 
 
-def _values_documents(params):
-    documents = []
-    if params.get("values"):
-        documents.append(params["values"])
-    pinned = logic.kubernetes_version_values(params.get("kubernetes_version"))
-    if pinned:
-        documents.append(pinned)  # last, so it wins over values and values files
-    return documents
-
-
-def _describe_pods(pods):
-    if not pods:
-        return "no vcluster pod yet"
-    parts = []
-    for pod in pods:
-        st = pod.get("status") or {}
-        parts.append("pod %s %s%s" % (pod["metadata"]["name"], st.get("phase") or "Unknown",
-                                      "" if logic.pod_ready(pod) else " (not Ready)"))
-    return ", ".join(parts)
-
-
-class _Deadline:
-    def __init__(self, timeout, clock):
-        self._clock = clock
-        self._end = clock() + timeout
-
-    def remaining(self):
-        return max(0.0, self._end - self._clock())
-
-
-def _wait_ready(api, namespace, name, deadline):
-    """Until a vcluster pod is Ready and Secret vc-<name> holds a kubeconfig; returns (pods, text)."""
-    seen = {}
-
-    def ready():
-        pods = api.pods(namespace, name)
-        seen["pods"] = pods
-        if not any(logic.pod_ready(p) for p in pods):
-            return None
-        text = api.kubeconfig_text(namespace, name)
-        seen["secret"] = text is not None
-        return (pods, text) if text else None
-
-    result, elapsed = api.wait(ready, deadline.remaining())
-    if not result:
-        if seen.get("secret") is False:
-            state = "the pod is Ready but Secret %s has no kubeconfig yet" % vclient.secret_name(name)
-        else:
-            state = _describe_pods(seen.get("pods"))
-        raise GhostError(failure("create", KIND, _ref(namespace, name),
-                                 "timed out after %ds waiting for the vcluster to become ready (%s)" % (
-                                     round(elapsed), state)))
-    return result
-
-
-def _prove_api(api, kubeconfig, namespace, name, deadline, probe):
-    """Poll /version through the exported kubeconfig until it answers or the deadline passes."""
-    errors = []
-
-    def answered():
-        try:
-            return probe(kubeconfig, timeout=max(1, min(10, int(deadline.remaining()) or 1)))
-        except GhostError as exc:
-            errors.append(str(exc))
-            return None
-
-    version, elapsed = api.wait(answered, deadline.remaining())
-    if not version:
-        servers = ", ".join(logic.kubeconfig_servers(kubeconfig)) or "no server"
-        raise GhostError(failure("create", KIND, _ref(namespace, name), (
-            "the virtual API server at %s did not answer /version within %ds (%s); set the server "
-            "option to an address reachable from here (the vcluster Service, an ingress or a "
-            "NodePort), or exportKubeConfig.server in values") % (
-                servers, round(elapsed), errors[-1] if errors else "no answer")))
-    return version
-
-
-def ensure_vcluster(api, cli, params, *, check_mode=False, diff=False, now=None, home=None,
-                    probe=vclient.probe_version, clock=None):
+def ensure_vcluster(api, cli, options, *, check_mode=False, diff=False, now=None, home=None,
+                    probe=vclient.probe_version):
     """State present/absent of one vcluster. Returns ``(result, no_log_values)``.
 
-    ``no_log_values`` are the credentials of the exported kubeconfig (unless the caller asked
-    for the kubeconfig itself with ``return_kubeconfig``, in which case it is in the result).
+    ``options`` come from ``spec.validate_params``. ``no_log_values`` are the credentials of the
+    exported kubeconfig (unless the caller asked for the kubeconfig itself with
+    ``return_kubeconfig``, in which case it is in the result).
     """
-    name = logic.validate_name(params["name"])
-    namespace = logic.validate_namespace(params.get("namespace") or "ghostcluster")
-    ttl_seconds = logic.parse_ttl(params.get("ttl"))
-    server = logic.validate_server(params.get("server"))
-    current_time = _time_source(now)
-    now = current_time()
-    ref = _ref(namespace, name)
-    dest = _kubeconfig_dest(params, name, home)
-    wait = params.get("wait", True)
-    deadline = _Deadline(params.get("wait_timeout") or 300, clock or api._clock)
+    run = _Run(api, cli, options, now=now, home=home, probe=probe)
+    now = run.now()
+    workload, before = run.observe(now)
+    if options.get("state", "present") == "absent":
+        return _absent(run, workload, before, check_mode=check_mode, diff=diff)
+    plan = _plan(run, workload, before, now)
+    if check_mode:
+        return _preview(run, workload, plan, diff=diff)
+    workload, changed = _install(run, workload, plan, now)
+    return _present(run, workload, before, changed=changed, diff=diff)
 
-    workload = api.workload(namespace, name)
-    before = {}
-    if workload is not None:
-        before = logic.summary(name, namespace, workload, api.pods(namespace, name), now)
-        before["config_hash"] = (workload["metadata"].get("annotations") or {}).get(logic.CONFIG_HASH)
 
-    if params.get("state", "present") == "absent":
-        return _absent(api, cli, name, namespace, workload, before, dest, wait, deadline, check_mode, diff)
-
-    wanted_hash = desired_hash(params)
+def _plan(run, workload, before, now):
+    """What the run is to change: the CLI action (create, upgrade or None) and the annotations."""
+    wanted_hash = desired_hash(run.options)
     if workload is None:
-        others = sorted({w["metadata"]["labels"]["release"] for w in api.workloads(namespace)} - {name})
+        others = sorted({w["metadata"]["labels"]["release"] for w in run.api.workloads(run.namespace)} - {run.name})
         if others:
-            raise GhostError(failure("create", KIND, ref, (
+            raise GhostError(failure("create", KIND, run.ref, (
                 "namespace '%s' already holds vcluster %s and vcluster allows one virtual cluster per "
-                "namespace: choose another namespace") % (namespace, ", ".join("'%s'" % o for o in others))),
+                "namespace: choose another namespace") % (run.namespace, ", ".join("'%s'" % o for o in others))),
                 option="namespace")
         action = "create"
     elif before.get("config_hash") != wanted_hash:
         action = "upgrade"
     else:
         action = None
-
-    creation = (workload or {}).get("metadata", {}).get("creationTimestamp")
-    wanted = logic.lifetime((workload or {}).get("metadata", {}).get("annotations"), creation, ttl_seconds, now)
-    wanted[logic.CONFIG_HASH] = wanted_hash
-    patch = logic.annotation_patch((workload or {}).get("metadata", {}).get("annotations"), wanted)
-
-    after = dict(before) if before else {"name": name, "namespace": namespace, "status": None,
+    meta = (workload or {}).get("metadata", {})
+    wanted = spec.lifetime(meta.get("annotations"), meta.get("creationTimestamp"), run.options["ttl_seconds"], now)
+    wanted[spec.CONFIG_HASH] = wanted_hash
+    after = dict(before) if before else {"name": run.name, "namespace": run.namespace, "status": None,
                                          "chart_version": None, "expired": False}
-    after.update({"created_at": wanted[logic.CREATED_AT], "ttl": wanted.get(logic.TTL),
-                  "expires_at": wanted.get(logic.EXPIRES_AT), "config_hash": wanted_hash})
-    after["expired"] = logic.is_expired(after["expires_at"], now)
+    after.update({"created_at": wanted[spec.CREATED_AT], "ttl": wanted.get(spec.TTL),
+                  "expires_at": wanted.get(spec.EXPIRES_AT), "config_hash": wanted_hash})
+    after["expired"] = spec.is_expired(after["expires_at"], now)
+    return {"action": action, "wanted": wanted, "patch": spec.annotation_patch(meta.get("annotations"), wanted),
+            "before": before, "after": after}
 
+
+def _preview(run, workload, plan, *, diff):
+    """Check mode: the result the run would have, from the plan and the published kubeconfig."""
+    changed = bool(plan["action"] or plan["patch"])
     secrets = []
-    if check_mode:
-        changed = bool(action or patch)
-        if not changed and workload is not None:
-            text = api.kubeconfig_text(namespace, name)
-            if text:
-                data, secrets = _exported(text, server)
-                changed = store.needs_write(dest, data)
-        result = _present_result(changed, diff, before, after, dest if os.path.exists(dest) else None)
-        return result, secrets
+    if not changed and workload is not None:
+        text = run.api.kubeconfig_text(run.namespace, run.name)
+        if text:
+            data, secrets = _exported(text, run.options["server"])
+            changed = store.needs_write(run.dest, data)
+    view = spec.vcluster_view(plan["after"], kubeconfig_path=run.dest if os.path.exists(run.dest) else None)
+    return _present_result(changed, plan["before"], plan["after"], view=view, diff=diff), secrets
 
-    if action == "create":
-        api.ensure_namespace(namespace, deadline.remaining())
-    if action:
-        cli.create(name, namespace, upgrade=action == "upgrade", chart_version=params.get("chart_version"),
-                   chart_dir=params.get("chart_dir"), values_files=params.get("values_files") or [],
-                   values_documents=_values_documents(params),
-                   what=failure("create" if action == "create" else "upgrade", KIND, ref, "").rstrip(": "))
-        workload, _elapsed = api.wait(lambda: api.workload(namespace, name), min(WORKLOAD_APPEAR_TIMEOUT, deadline.remaining()))
-        if workload is None:
-            raise GhostError(failure("create", KIND, ref, "`vcluster create` succeeded but no vcluster StatefulSet "
-                                     "or Deployment labelled app=vcluster,release=%s appeared" % name))
+
+def _install(run, workload, plan, now):
+    """Run the CLI when the plan says so, then write the annotations; returns (workload, changed)."""
+    patch = plan["patch"]
+    if plan["action"]:
+        if plan["action"] == "create":
+            run.api.ensure_namespace(run.namespace, run.deadline.remaining())
+        workload = _run_cli(run, plan["action"])
         # A new workload: created-at is its creation time.
-        wanted.update(logic.lifetime(workload["metadata"].get("annotations"), workload["metadata"].get("creationTimestamp"),
-                                     ttl_seconds, now))
-        patch = logic.annotation_patch(workload["metadata"].get("annotations"), wanted)
+        wanted = dict(plan["wanted"])
+        wanted.update(spec.lifetime(workload["metadata"].get("annotations"),
+                                    workload["metadata"].get("creationTimestamp"), run.options["ttl_seconds"], now))
+        patch = spec.annotation_patch(workload["metadata"].get("annotations"), wanted)
     if patch:
-        workload = api.annotate(workload, patch)
+        workload = run.api.annotate(workload, patch)
+    return workload, bool(plan["action"] or patch)
 
-    changed = bool(action or patch)
-    if wait:
-        pods, text = _wait_ready(api, namespace, name, deadline)
+
+def _run_cli(run, action):
+    """`vcluster create [--upgrade]`, then the workload helm made."""
+    options = run.options
+    run.cli.create(run.name, run.namespace, upgrade=action == "upgrade", chart_version=options.get("chart_version"),
+                   chart_dir=options.get("chart_dir"), values_files=options.get("values_files") or [],
+                   values_documents=spec.values_documents(options.get("values"), options.get("kubernetes_version")),
+                   what=failure(action, KIND, run.ref, "").rstrip(": "))
+    workload = run.api.waiter.wait(lambda: run.api.workload(run.namespace, run.name),
+                                   min(WORKLOAD_APPEAR_TIMEOUT, run.deadline.remaining())).value
+    if workload is None:
+        raise run.error("create", "`vcluster create` succeeded but no vcluster StatefulSet or Deployment "
+                                  "labelled app=vcluster,release=%s appeared" % run.name)
+    return workload
+
+
+def _present(run, workload, before, *, changed, diff):
+    """After the install: wait until ready, export the kubeconfig, build the result."""
+    if run.wait:
+        pods, text = _wait_ready(run)
     else:
-        pods, text = api.pods(namespace, name), api.kubeconfig_text(namespace, name)
-
-    kubeconfig_path = None
-    kubeconfig_view = None
-    server_url = None
+        pods, text = run.api.pods(run.namespace, run.name), run.api.kubeconfig_text(run.namespace, run.name)
+    exported = {"kubeconfig_path": None, "server": None}
+    secrets = []
     if text:
-        data, secrets = _exported(text, server)
-        exported = vclient.parse_kubeconfig(data.decode("utf-8"))
-        server_url = (logic.kubeconfig_servers(exported) or [None])[0]
-        if store.needs_write(dest, data):
-            store.write_private(dest, data)
-            changed = True
-        kubeconfig_path = dest
-        if wait:
-            _prove_api(api, exported, namespace, name, deadline, probe)
-        if params.get("return_kubeconfig"):
-            kubeconfig_view = data.decode("utf-8")
-            secrets = []
-
-    final = logic.summary(name, namespace, workload, pods, current_time(), kubeconfig_path)
-    final["config_hash"] = (workload["metadata"].get("annotations") or {}).get(logic.CONFIG_HASH)
-    result = _present_result(changed, diff, before, final, kubeconfig_path)
-    result["vcluster"]["server"] = server_url
-    if kubeconfig_view is not None:
-        result["vcluster"]["kubeconfig"] = kubeconfig_view
+        written, exported, secrets = _export(run, text)
+        changed = changed or written
+    final = spec.summary(run.name, run.namespace, workload=workload, pods=pods, now=run.now(),
+                         kubeconfig_path=exported["kubeconfig_path"])
+    final["config_hash"] = (workload["metadata"].get("annotations") or {}).get(spec.CONFIG_HASH)
+    view = spec.vcluster_view(final, kubeconfig_path=exported["kubeconfig_path"], server=exported["server"])
+    result = _present_result(changed, before, final, view=view, diff=diff)
+    if "kubeconfig" in exported:
+        # Added after the masking of the result: the caller asked for the kubeconfig itself.
+        result["vcluster"]["kubeconfig"] = exported["kubeconfig"]
     if not text:
         result["warnings"] = ["vcluster '%s' has not published its kubeconfig (Secret %s) yet; run again with "
-                              "wait=true to write %s" % (ref, vclient.secret_name(name), dest)]
+                              "wait=true to write %s" % (run.ref, vclient.secret_name(run.name), run.dest)]
     return result, secrets
+
+
+def _wait_ready(run):
+    """Until a vcluster pod is Ready and Secret vc-<name> holds a kubeconfig; returns (pods, text)."""
+    seen = {}
+
+    def ready():
+        pods = run.api.pods(run.namespace, run.name)
+        seen["pods"] = pods
+        if not any(spec.pod_ready(p) for p in pods):
+            return None
+        text = run.api.kubeconfig_text(run.namespace, run.name)
+        seen["secret"] = text is not None
+        return (pods, text) if text else None
+
+    done, result, elapsed = run.api.waiter.wait(ready, run.deadline.remaining())
+    if not done:
+        if seen.get("secret") is False:
+            state = "the pod is Ready but Secret %s has no kubeconfig yet" % vclient.secret_name(run.name)
+        else:
+            state = spec.describe_pods(seen.get("pods"))
+        raise run.error("create", "timed out after %ds waiting for the vcluster to become ready (%s)" % (
+            round(elapsed), state))
+    return result
+
+
+def _export(run, text):
+    """Write the published kubeconfig to the store; with ``wait``, prove it reaches the virtual API.
+
+    Returns (whether the file was written, its path, server and -- with ``return_kubeconfig`` --
+    content, the credentials to hide).
+    """
+    data, secrets = _exported(text, run.options["server"])
+    kubeconfig = vclient.parse_kubeconfig(data.decode("utf-8"))
+    exported = {"kubeconfig_path": run.dest, "server": (spec.kubeconfig_servers(kubeconfig) or [None])[0]}
+    written = store.needs_write(run.dest, data)
+    if written:
+        store.write_private(run.dest, data)
+    if run.wait:
+        _prove_api(run, kubeconfig)
+    if run.options.get("return_kubeconfig"):
+        exported["kubeconfig"] = data.decode("utf-8")
+        secrets = []
+    return written, exported, secrets
+
+
+def _prove_api(run, kubeconfig):
+    """Poll /version through the exported kubeconfig until it answers or the deadline passes."""
+    errors = []
+
+    def answered():
+        try:
+            return run.probe(kubeconfig, timeout=max(1, min(10, int(run.deadline.remaining()) or 1)))
+        except GhostError as exc:
+            errors.append(str(exc))
+            return None
+
+    done, unused, elapsed = run.api.waiter.wait(answered, run.deadline.remaining())
+    if not done:
+        servers = ", ".join(spec.kubeconfig_servers(kubeconfig)) or "no server"
+        raise run.error("create", (
+            "the virtual API server at %s did not answer /version within %ds (%s); set the server "
+            "option to an address reachable from here (the vcluster Service, an ingress or a "
+            "NodePort), or exportKubeConfig.server in values") % (
+                servers, round(elapsed), errors[-1] if errors else "no answer"))
 
 
 def _exported(text, server):
     """The kubeconfig bytes to write (server rewritten when asked) and its credentials."""
     data = vclient.parse_kubeconfig(text)
-    secrets = logic.kubeconfig_secrets(data)
+    secrets = spec.kubeconfig_secrets(data)
     if server:
-        return vclient.dump_kubeconfig(logic.rewrite_server(data, server)).encode("utf-8"), secrets
+        return vclient.dump_kubeconfig(spec.rewrite_server(data, server)).encode("utf-8"), secrets
     return text.encode("utf-8"), secrets
 
 
-def _public(summary):
-    """A summary without internal keys (the config hash is for the diff only)."""
-    return {key: value for key, value in summary.items() if key != "config_hash"}
-
-
-def _present_result(changed, diff, before, after, kubeconfig_path):
-    view = _public(after)
-    view["kubeconfig_path"] = kubeconfig_path
-    view.setdefault("server", None)
-    return build_result(changed, diff_enabled=diff, before=before, after=after,
+def _present_result(changed, before, after, *, view, diff):
+    return build_result(changed=changed, diff_enabled=diff, before=before, after=after,
                         secret_fields=("kubeconfig",), vcluster=view)
 
 
-def _absent(api, cli, name, namespace, workload, before, dest, wait, deadline, check_mode, diff):
-    ref = _ref(namespace, name)
-    has_file = os.path.exists(dest)
+def _absent(run, workload, before, *, check_mode, diff):
+    has_file = os.path.exists(run.dest)
     if workload is None and not has_file:
-        return build_result(False, diff_enabled=diff, before={}, after={}, vcluster={}), []
-    view = _public(before) if before else {"name": name, "namespace": namespace}
-    view["kubeconfig_path"] = dest if has_file else None
+        return build_result(changed=False, diff_enabled=diff, before={}, after={}, vcluster={}), []
+    view = spec.absent_view(before, run.name, run.namespace, run.dest if has_file else None)
     if check_mode:
-        return build_result(True, diff_enabled=diff, before=before, after={}, vcluster=view), []
+        return build_result(changed=True, diff_enabled=diff, before=before, after={}, vcluster=view), []
     if workload is not None:
-        try:
-            cli.delete(name, namespace, wait=wait, what=failure("delete", KIND, ref, "").rstrip(": "))
-        except GhostError:
-            # Someone else (another reaper) may have deleted it meanwhile: fine if it is gone.
-            if api.workload(namespace, name) is not None:
-                raise
-        if wait:
-            def gone():
-                return api.workload(namespace, name) is None and not api.pods(namespace, name)
-            done, elapsed = api.wait(gone, deadline.remaining())
-            if not done:
-                raise GhostError(failure("delete", KIND, ref, "timed out after %ds waiting for its workload and pods "
-                                         "to go away (%s)" % (round(elapsed), _describe_pods(api.pods(namespace, name)))))
-        # The published kubeconfig is no helm object: without an owner it would outlive the
-        # vcluster and hand stale credentials to a new vcluster of the same name.
-        if api.namespace(namespace) is not None:
-            api.delete_kubeconfig_secret(namespace, name)
-    store.remove(dest)
-    return build_result(True, diff_enabled=diff, before=before, after={}, vcluster=view), []
+        _delete(run)
+    store.remove(run.dest)
+    return build_result(changed=True, diff_enabled=diff, before=before, after={}, vcluster=view), []
 
 
-def validate_filters(params):
-    """vcluster_info's optional name and namespace."""
-    if params.get("name"):
-        logic.validate_name(params["name"])
-    if params.get("namespace"):
-        logic.validate_namespace(params["namespace"])
+def _delete(run):
+    """`vcluster delete`; with ``wait``, until its workload and pods are gone; then its kubeconfig Secret."""
+    try:
+        run.cli.delete(run.name, run.namespace, wait=run.wait, what=failure("delete", KIND, run.ref, "").rstrip(": "))
+    except GhostError:
+        # Someone else (another reaper) may have deleted it meanwhile: fine if it is gone.
+        if run.api.workload(run.namespace, run.name) is not None:
+            raise
+    if run.wait:
+        def gone():
+            return run.api.workload(run.namespace, run.name) is None and not run.api.pods(run.namespace, run.name)
+        done, unused, elapsed = run.api.waiter.wait(gone, run.deadline.remaining())
+        if not done:
+            raise run.error("delete", "timed out after %ds waiting for its workload and pods to go away (%s)" % (
+                round(elapsed), spec.describe_pods(run.api.pods(run.namespace, run.name))))
+    # The published kubeconfig is no helm object: without an owner it would outlive the
+    # vcluster and hand stale credentials to a new vcluster of the same name.
+    if run.api.namespace(run.namespace) is not None:
+        run.api.delete_kubeconfig_secret(run.namespace, run.name)
 
 
-def list_vclusters(api, params, *, now=None, home=None):
-    """vcluster_info: every vcluster (optionally by namespace and name) with its lifetime."""
-    validate_filters(params)
-    name = params.get("name")
-    namespace = params.get("namespace")
+# ---------------------------------------------------------------- vcluster_info
+
+def list_vclusters(api, filters, *, now=None, home=None):
+    """vcluster_info: every vcluster (optionally by namespace and name) with its lifetime.
+
+    ``filters`` come from ``spec.validate_filters``.
+    """
+    name = filters.get("name")
+    namespace = filters.get("namespace")
     now = now or _now()
-    directory = params.get("kubeconfig_dir")
+    directory = filters.get("kubeconfig_dir")
     directory = os.path.abspath(os.path.expanduser(directory)) if directory else None
     workloads = api.workloads(namespace, name)
     pods_by_release = {}
@@ -373,10 +367,9 @@ def list_vclusters(api, params, *, now=None, home=None):
         meta = workload["metadata"]
         release = meta["labels"]["release"]
         path = (os.path.join(directory, "%s.yaml" % release) if directory
-                else logic.default_kubeconfig_path(release, home))
-        summary = logic.summary(release, meta["namespace"], workload,
-                                pods_by_release.get((meta["namespace"], release), []), now,
-                                path if os.path.isfile(path) else None)
-        found.append(summary)
+                else spec.default_kubeconfig_path(release, home))
+        found.append(spec.summary(release, meta["namespace"], workload=workload,
+                                  pods=pods_by_release.get((meta["namespace"], release), []), now=now,
+                                  kubeconfig_path=path if os.path.isfile(path) else None))
     found.sort(key=lambda v: (v["namespace"], v["name"]))
-    return build_result(False, vclusters=found)
+    return build_result(changed=False, vclusters=found)

@@ -14,7 +14,6 @@ import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._k8s import service
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 
@@ -30,14 +29,6 @@ def chained(outer, cause):
         raise outer from cause
     except Exception as exc:
         return exc
-
-
-def test_auth_argument_spec_is_a_copy_of_kubernetes_core():
-    spec = service.auth_argument_spec()
-    assert spec == AUTH_ARG_SPEC
-    spec["api_key"]["no_log"] = False
-    assert AUTH_ARG_SPEC["api_key"]["no_log"] is True
-    assert spec is not AUTH_ARG_SPEC
 
 
 @pytest.mark.parametrize("exc, message", [

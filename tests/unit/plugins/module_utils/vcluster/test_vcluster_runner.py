@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.ghost.infra.plugins.module_utils._vcluster import logic, runner
+from ansible_collections.ghost.infra.plugins.module_utils._k8s.waiter import Waiter
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster import runner, spec
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster.client import VclusterClient
 
 NOW = datetime.datetime(2025, 6, 1, 8, 0, 0, tzinfo=datetime.timezone.utc)
@@ -136,7 +137,7 @@ class Clock:
 def env(tmp_path):
     cluster = FakeCluster()
     clock = Clock()
-    api = VclusterClient(cluster, sleep=clock.sleep, clock=clock)
+    api = VclusterClient(cluster, waiter=Waiter(sleep=clock.sleep, clock=clock))
     return cluster, api, FakeCli(cluster), clock, str(tmp_path / "home")
 
 
@@ -153,9 +154,9 @@ def ok_probe(kubeconfig, timeout=10):
 
 
 def ensure(env, probe=ok_probe, check_mode=False, diff=False, **over):
-    _cluster, api, cli, clock, home = env
-    return runner.ensure_vcluster(api, cli, params(**over), check_mode=check_mode, diff=diff, now=NOW, home=home,
-                                  probe=probe, clock=clock)
+    _cluster, api, cli, _clock, home = env
+    return runner.ensure_vcluster(api, cli, spec.validate_params(params(**over)), check_mode=check_mode, diff=diff,
+                                  now=NOW, home=home, probe=probe)
 
 
 def test_check_mode_creates_nothing(env):
@@ -176,12 +177,12 @@ def test_create_writes_private_kubeconfig_and_annotations(env):
     assert result["changed"] is True
     assert cli.calls[0][:4] == ("create", "vc", "ghostcluster", False)
     ns = cluster.objects[("Namespace", None, "ghostcluster")]
-    assert ns["metadata"]["annotations"] == {logic.CREATED_BY_VCLUSTER: "true"}
+    assert ns["metadata"]["annotations"] == {spec.CREATED_BY_VCLUSTER: "true"}
     annotations = cluster.objects[("StatefulSet", "ghostcluster", "vc")]["metadata"]["annotations"]
-    assert annotations[logic.CREATED_AT] == "2025-06-01T08:00:00Z"
-    assert annotations[logic.TTL] == "1h"
-    assert annotations[logic.EXPIRES_AT] == "2025-06-01T09:00:00Z"
-    assert annotations[logic.CONFIG_HASH].startswith("sha256:")
+    assert annotations[spec.CREATED_AT] == "2025-06-01T08:00:00Z"
+    assert annotations[spec.TTL] == "1h"
+    assert annotations[spec.EXPIRES_AT] == "2025-06-01T09:00:00Z"
+    assert annotations[spec.CONFIG_HASH].startswith("sha256:")
     path = os.path.join(home, ".ghost", "kubeconfigs", "vc.yaml")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
@@ -196,10 +197,10 @@ def test_create_writes_private_kubeconfig_and_annotations(env):
 
 
 def test_expired_is_judged_when_the_result_is_built(env):
-    _cluster, api, cli, clock, home = env
+    _cluster, api, cli, _clock, home = env
     times = iter([NOW, NOW + datetime.timedelta(seconds=5)])
-    result, _secrets = runner.ensure_vcluster(api, cli, params(ttl="1s"), now=lambda: next(times), home=home,
-                                              probe=ok_probe, clock=clock)
+    result, _secrets = runner.ensure_vcluster(api, cli, spec.validate_params(params(ttl="1s")), now=lambda: next(times),
+                                              home=home, probe=ok_probe)
     assert result["vcluster"]["expires_at"] == "2025-06-01T08:00:01Z"
     assert result["vcluster"]["expired"] is True
 
@@ -268,7 +269,7 @@ def test_server_rewrite_and_return_kubeconfig(env):
     _cluster, _api, _cli, _clock, _home = env
     result, secrets = ensure(env, server="https://vc.example.com", return_kubeconfig=True)
     written = yaml.safe_load(result["vcluster"]["kubeconfig"])
-    assert logic.kubeconfig_servers(written) == ["https://vc.example.com"]
+    assert spec.kubeconfig_servers(written) == ["https://vc.example.com"]
     assert result["vcluster"]["server"] == "https://vc.example.com"
     assert secrets == []  # the caller returns it, so it must not be masked
     with open(result["vcluster"]["kubeconfig_path"]) as handle:
@@ -424,20 +425,20 @@ def test_absent_cli_failure_when_still_there(env):
 
 
 def test_validate_params():
-    runner.validate_params(params())
+    spec.validate_params(params())
     for bad, option in (({"name": "Bad"}, "name"), ({"ttl": "soon"}, "ttl"), ({"namespace": "a_b"}, "namespace"),
                         ({"server": "nope"}, "server"), ({"wait_timeout": 0}, "wait_timeout")):
         with pytest.raises(GhostError) as err:
-            runner.validate_params(params(**bad))
+            spec.validate_params(params(**bad))
         assert err.value.option == option
 
 
 def test_list_vclusters(env, tmp_path):
     cluster, api, _cli, _clock, home = env
     cluster.install("old", "ns-a", kind="Deployment", annotations={
-        logic.CREATED_AT: "2025-06-01T06:00:00Z", logic.TTL: "1h", logic.EXPIRES_AT: "2025-06-01T07:00:00Z"})
+        spec.CREATED_AT: "2025-06-01T06:00:00Z", spec.TTL: "1h", spec.EXPIRES_AT: "2025-06-01T07:00:00Z"})
     cluster.install("new", "ns-b", ready=False, annotations={
-        logic.CREATED_AT: "2025-06-01T07:30:00Z", logic.TTL: "1h", logic.EXPIRES_AT: "2025-06-01T08:30:00Z"})
+        spec.CREATED_AT: "2025-06-01T07:30:00Z", spec.TTL: "1h", spec.EXPIRES_AT: "2025-06-01T08:30:00Z"})
     cluster.install("plain", "ns-c")
     os.makedirs(os.path.join(home, ".ghost", "kubeconfigs"))
     open(os.path.join(home, ".ghost", "kubeconfigs", "old.yaml"), "w").close()
@@ -459,5 +460,5 @@ def test_list_vclusters(env, tmp_path):
 def test_list_vclusters_validates_filters(env):
     _cluster, api, _cli, _clock, _home = env
     with pytest.raises(GhostError) as err:
-        runner.list_vclusters(api, {"name": "Nope", "namespace": None})
+        runner.list_vclusters(api, spec.validate_filters({"name": "Nope", "namespace": None}))
     assert err.value.option == "name"

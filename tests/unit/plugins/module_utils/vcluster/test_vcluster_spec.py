@@ -13,39 +13,39 @@ import datetime
 import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.ghost.infra.plugins.module_utils._vcluster import logic
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster import spec
 
 NOW = datetime.datetime(2025, 6, 1, 8, 0, 0, tzinfo=datetime.timezone.utc)
 
 
 @pytest.mark.parametrize("name", ["a", "review-42", "x" * 53, "a1-b2"])
 def test_valid_names(name):
-    assert logic.validate_name(name) == name
+    assert spec.validate_name(name) == name
 
 
 @pytest.mark.parametrize("name", ["", "Review", "1abc", "-abc", "abc-", "a_b", "a.b", "x" * 54, None])
 def test_invalid_names(name):
     with pytest.raises(GhostError) as err:
-        logic.validate_name(name)
+        spec.validate_name(name)
     assert err.value.option == "name"
 
 
 def test_invalid_name_message_says_why():
     with pytest.raises(GhostError) as err:
-        logic.validate_name("Bad_Name")
+        spec.validate_name("Bad_Name")
     assert "'Bad_Name' is not a valid vcluster name" in str(err.value)
     assert str(err.value).startswith("name: ")
 
 
 @pytest.mark.parametrize("namespace", ["ghostcluster", "1ns", "a" * 63])
 def test_valid_namespaces(namespace):
-    assert logic.validate_namespace(namespace) == namespace
+    assert spec.validate_namespace(namespace) == namespace
 
 
 @pytest.mark.parametrize("namespace", ["", "Ns", "a" * 64, "ns-", "n.s"])
 def test_invalid_namespaces(namespace):
     with pytest.raises(GhostError) as err:
-        logic.validate_namespace(namespace)
+        spec.validate_namespace(namespace)
     assert err.value.option == "namespace"
 
 
@@ -54,113 +54,113 @@ def test_invalid_namespaces(namespace):
     (" 2H ", 7200), ("1h30m", 5400),
 ])
 def test_parse_ttl(text, seconds):
-    assert logic.parse_ttl(text) == seconds
+    assert spec.parse_ttl(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "30", "2x", "h", "-1h", "1.5h", "0m", "0h0m", "1 h", "2hours"])
 def test_parse_ttl_rejects(text):
     with pytest.raises(GhostError) as err:
-        logic.parse_ttl(text)
+        spec.parse_ttl(text)
     assert err.value.option == "ttl"
     assert "not a valid TTL" in err.value.msg
 
 
 def test_parse_ttl_none():
-    assert logic.parse_ttl(None) is None
+    assert spec.parse_ttl(None) is None
 
 
 @pytest.mark.parametrize("seconds,text", [(1800, "30m"), (7200, "2h"), (86400, "1d"), (5400, "1h30m"),
                                           (129600, "1d12h"), (61, "1m1s"), (604800, "7d")])
 def test_format_ttl(seconds, text):
-    assert logic.format_ttl(seconds) == text
-    assert logic.parse_ttl(text) == seconds
+    assert spec.format_ttl(seconds) == text
+    assert spec.parse_ttl(text) == seconds
 
 
 def test_times_roundtrip():
-    assert logic.format_time(NOW) == "2025-06-01T08:00:00Z"
-    assert logic.parse_time("2025-06-01T08:00:00Z") == NOW
-    assert logic.parse_time("yesterday") is None
-    assert logic.parse_time(None) is None
+    assert spec.format_time(NOW) == "2025-06-01T08:00:00Z"
+    assert spec.parse_time("2025-06-01T08:00:00Z") == NOW
+    assert spec.parse_time("yesterday") is None
+    assert spec.parse_time(None) is None
     naive = datetime.datetime(2025, 6, 1, 8, 0, 0)
-    assert logic.format_time(naive) == "2025-06-01T08:00:00Z"
+    assert spec.format_time(naive) == "2025-06-01T08:00:00Z"
 
 
 def test_expires_at():
-    assert logic.expires_at("2025-06-01T08:00:00Z", 3600) == "2025-06-01T09:00:00Z"
-    assert logic.expires_at("2025-06-01T23:30:00Z", 86400) == "2025-06-02T23:30:00Z"
-    assert logic.expires_at(None, 3600) is None
-    assert logic.expires_at("2025-06-01T08:00:00Z", None) is None
+    assert spec.expires_at("2025-06-01T08:00:00Z", 3600) == "2025-06-01T09:00:00Z"
+    assert spec.expires_at("2025-06-01T23:30:00Z", 86400) == "2025-06-02T23:30:00Z"
+    assert spec.expires_at(None, 3600) is None
+    assert spec.expires_at("2025-06-01T08:00:00Z", None) is None
 
 
 def test_is_expired():
-    assert logic.is_expired("2025-06-01T07:59:59Z", NOW)
-    assert logic.is_expired("2025-06-01T08:00:00Z", NOW)  # at the second it expires
-    assert not logic.is_expired("2025-06-01T08:00:01Z", NOW)
-    assert not logic.is_expired(None, NOW)
-    assert not logic.is_expired("garbage", NOW)
+    assert spec.is_expired("2025-06-01T07:59:59Z", NOW)
+    assert spec.is_expired("2025-06-01T08:00:00Z", NOW)  # at the second it expires
+    assert not spec.is_expired("2025-06-01T08:00:01Z", NOW)
+    assert not spec.is_expired(None, NOW)
+    assert not spec.is_expired("garbage", NOW)
 
 
 def test_lifetime_new_vcluster():
-    out = logic.lifetime({}, None, 3600, NOW)
-    assert out == {logic.CREATED_AT: "2025-06-01T08:00:00Z", logic.TTL: "1h",
-                   logic.EXPIRES_AT: "2025-06-01T09:00:00Z"}
+    out = spec.lifetime({}, None, 3600, NOW)
+    assert out == {spec.CREATED_AT: "2025-06-01T08:00:00Z", spec.TTL: "1h",
+                   spec.EXPIRES_AT: "2025-06-01T09:00:00Z"}
 
 
 def test_lifetime_uses_workload_creation_time():
-    out = logic.lifetime(None, "2025-05-31T08:00:00Z", 86400, NOW)
-    assert out[logic.CREATED_AT] == "2025-05-31T08:00:00Z"
-    assert out[logic.EXPIRES_AT] == "2025-06-01T08:00:00Z"
+    out = spec.lifetime(None, "2025-05-31T08:00:00Z", 86400, NOW)
+    assert out[spec.CREATED_AT] == "2025-05-31T08:00:00Z"
+    assert out[spec.EXPIRES_AT] == "2025-06-01T08:00:00Z"
 
 
 def test_lifetime_rerun_does_not_extend():
-    stored = {logic.CREATED_AT: "2025-06-01T06:00:00Z", logic.TTL: "1h", logic.EXPIRES_AT: "2025-06-01T07:00:00Z"}
-    assert logic.lifetime(stored, "2025-06-01T06:00:05Z", 3600, NOW) == stored
-    assert logic.annotation_patch(stored, logic.lifetime(stored, None, 3600, NOW)) == {}
+    stored = {spec.CREATED_AT: "2025-06-01T06:00:00Z", spec.TTL: "1h", spec.EXPIRES_AT: "2025-06-01T07:00:00Z"}
+    assert spec.lifetime(stored, "2025-06-01T06:00:05Z", 3600, NOW) == stored
+    assert spec.annotation_patch(stored, spec.lifetime(stored, None, 3600, NOW)) == {}
 
 
 def test_lifetime_new_ttl_counts_from_creation():
-    stored = {logic.CREATED_AT: "2025-06-01T06:00:00Z", logic.TTL: "1h", logic.EXPIRES_AT: "2025-06-01T07:00:00Z"}
-    out = logic.lifetime(stored, None, 4 * 3600, NOW)
-    assert out[logic.EXPIRES_AT] == "2025-06-01T10:00:00Z"
-    assert logic.annotation_patch(stored, out) == {logic.TTL: "4h", logic.EXPIRES_AT: "2025-06-01T10:00:00Z"}
+    stored = {spec.CREATED_AT: "2025-06-01T06:00:00Z", spec.TTL: "1h", spec.EXPIRES_AT: "2025-06-01T07:00:00Z"}
+    out = spec.lifetime(stored, None, 4 * 3600, NOW)
+    assert out[spec.EXPIRES_AT] == "2025-06-01T10:00:00Z"
+    assert spec.annotation_patch(stored, out) == {spec.TTL: "4h", spec.EXPIRES_AT: "2025-06-01T10:00:00Z"}
 
 
 def test_lifetime_without_ttl_keeps_stored_one():
-    stored = {logic.CREATED_AT: "2025-06-01T06:00:00Z", logic.TTL: "1h", logic.EXPIRES_AT: "2025-06-01T07:00:00Z"}
-    assert logic.lifetime(stored, None, None, NOW) == stored
-    assert logic.lifetime({}, None, None, NOW) == {logic.CREATED_AT: "2025-06-01T08:00:00Z"}
+    stored = {spec.CREATED_AT: "2025-06-01T06:00:00Z", spec.TTL: "1h", spec.EXPIRES_AT: "2025-06-01T07:00:00Z"}
+    assert spec.lifetime(stored, None, None, NOW) == stored
+    assert spec.lifetime({}, None, None, NOW) == {spec.CREATED_AT: "2025-06-01T08:00:00Z"}
 
 
 def test_lifetime_same_ttl_other_spelling_is_no_change():
-    stored = {logic.CREATED_AT: "2025-06-01T06:00:00Z", logic.TTL: "1h30m", logic.EXPIRES_AT: "2025-06-01T07:30:00Z"}
-    assert logic.annotation_patch(stored, logic.lifetime(stored, None, logic.parse_ttl("90m"), NOW)) == {}
+    stored = {spec.CREATED_AT: "2025-06-01T06:00:00Z", spec.TTL: "1h30m", spec.EXPIRES_AT: "2025-06-01T07:30:00Z"}
+    assert spec.annotation_patch(stored, spec.lifetime(stored, None, spec.parse_ttl("90m"), NOW)) == {}
 
 
 def test_config_hash_is_stable_and_sensitive():
-    base = logic.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.33.4")
+    base = spec.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.33.4")
     assert base.startswith("sha256:")
     # Key order, a v prefix and None vs empty do not matter.
-    assert logic.config_hash("v0.30.0", {"a": {"c": [1, 2], "b": 1}}, ["d1"], "1.33.4") == base
-    assert logic.config_hash(None, None, [], None) == logic.config_hash("", {}, None, "")
+    assert spec.config_hash("v0.30.0", {"a": {"c": [1, 2], "b": 1}}, ["d1"], "1.33.4") == base
+    assert spec.config_hash(None, None, [], None) == spec.config_hash("", {}, None, "")
     for other in (
-        logic.config_hash("0.30.1", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.33.4"),
-        logic.config_hash("0.30.0", {"a": {"b": 2, "c": [1, 2]}}, ["d1"], "v1.33.4"),
-        logic.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d2"], "v1.33.4"),
-        logic.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.34.0"),
+        spec.config_hash("0.30.1", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.33.4"),
+        spec.config_hash("0.30.0", {"a": {"b": 2, "c": [1, 2]}}, ["d1"], "v1.33.4"),
+        spec.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d2"], "v1.33.4"),
+        spec.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.34.0"),
     ):
         assert other != base
 
 
 def test_kubernetes_version_values():
-    assert logic.kubernetes_version_values("1.33.4") == {
+    assert spec.kubernetes_version_values("1.33.4") == {
         "controlPlane": {"distro": {"k8s": {"image": {"tag": "v1.33.4"}}}}}
-    assert logic.kubernetes_version_values(None) is None
+    assert spec.kubernetes_version_values(None) is None
 
 
 @pytest.mark.parametrize("label,version", [("vcluster-0.30.0", "0.30.0"), ("vcluster-k8s-0.19.5", "0.19.5"),
                                            ("vcluster-0.30.0-rc.1", "0.30.0-rc.1"), ("other-1.0", None), ("", None)])
 def test_chart_version_from_label(label, version):
-    assert logic.chart_version_from_label({"chart": label}) == version
+    assert spec.chart_version_from_label({"chart": label}) == version
 
 
 def pod(ready, deleting=False):
@@ -180,43 +180,43 @@ def workload(annotations=None, replicas=1, labels=None, created="2025-06-01T07:0
 
 
 def test_status():
-    assert logic.status(workload(), [pod(True)]) == logic.RUNNING
-    assert logic.status(workload(), [pod(False), pod(True)]) == logic.RUNNING
-    assert logic.status(workload(), [pod(False)]) == logic.NOT_READY
-    assert logic.status(workload(), [pod(True, deleting=True)]) == logic.NOT_READY
-    assert logic.status(workload(), []) == logic.NOT_READY
-    assert logic.status(workload(replicas=0), []) == logic.OFFLINE
-    assert logic.status(workload({"loft.sh/paused": "true"}), [pod(True)]) == logic.OFFLINE
-    assert logic.status(None, []) is None
+    assert spec.status(workload(), [pod(True)]) == spec.RUNNING
+    assert spec.status(workload(), [pod(False), pod(True)]) == spec.RUNNING
+    assert spec.status(workload(), [pod(False)]) == spec.NOT_READY
+    assert spec.status(workload(), [pod(True, deleting=True)]) == spec.NOT_READY
+    assert spec.status(workload(), []) == spec.NOT_READY
+    assert spec.status(workload(replicas=0), []) == spec.OFFLINE
+    assert spec.status(workload({"loft.sh/paused": "true"}), [pod(True)]) == spec.OFFLINE
+    assert spec.status(None, []) is None
 
 
 def test_summary_of_an_expired_vcluster():
-    annotations = {logic.CREATED_AT: "2025-06-01T06:00:00Z", logic.TTL: "1h", logic.EXPIRES_AT: "2025-06-01T07:00:00Z"}
-    out = logic.summary("vc", "ns", workload(annotations), [pod(True)], NOW, "/k/vc.yaml")
+    annotations = {spec.CREATED_AT: "2025-06-01T06:00:00Z", spec.TTL: "1h", spec.EXPIRES_AT: "2025-06-01T07:00:00Z"}
+    out = spec.summary("vc", "ns", workload=workload(annotations), pods=[pod(True)], now=NOW, kubeconfig_path="/k/vc.yaml")
     assert out == {"name": "vc", "namespace": "ns", "status": "running", "created_at": "2025-06-01T06:00:00Z",
                    "ttl": "1h", "expires_at": "2025-06-01T07:00:00Z", "expired": True, "chart_version": "0.30.0",
                    "kubeconfig_path": "/k/vc.yaml"}
 
 
 def test_summary_without_annotations_uses_creation_time():
-    out = logic.summary("vc", "ns", workload(), [], NOW)
+    out = spec.summary("vc", "ns", workload=workload(), pods=[], now=NOW)
     assert out["created_at"] == "2025-06-01T07:00:00Z"
     assert out["ttl"] is None and out["expires_at"] is None and out["expired"] is False
 
 
 def test_default_kubeconfig_path():
-    assert logic.default_kubeconfig_path("vc", home="/home/me") == "/home/me/.ghost/kubeconfigs/vc.yaml"
+    assert spec.default_kubeconfig_path("vc", home="/home/me") == "/home/me/.ghost/kubeconfigs/vc.yaml"
 
 
 @pytest.mark.parametrize("server", ["https://vc.example.com", "https://10.0.0.1:31443/", "http://127.0.0.1:8080/prefix"])
 def test_validate_server(server):
-    assert logic.validate_server(server) == server.rstrip("/")
+    assert spec.validate_server(server) == server.rstrip("/")
 
 
 @pytest.mark.parametrize("server", ["vc.example.com", "ftp://x", "https://", "https://a b"])
 def test_validate_server_rejects(server):
     with pytest.raises(GhostError) as err:
-        logic.validate_server(server)
+        spec.validate_server(server)
     assert err.value.option == "server"
 
 
@@ -229,13 +229,13 @@ KUBECONFIG = {
 
 
 def test_rewrite_server_copies():
-    out = logic.rewrite_server(KUBECONFIG, "https://vc.example.com")
-    assert logic.kubeconfig_servers(out) == ["https://vc.example.com"]
-    assert logic.kubeconfig_servers(KUBECONFIG) == ["https://localhost:8443"]
+    out = spec.rewrite_server(KUBECONFIG, "https://vc.example.com")
+    assert spec.kubeconfig_servers(out) == ["https://vc.example.com"]
+    assert spec.kubeconfig_servers(KUBECONFIG) == ["https://localhost:8443"]
     assert out["clusters"][0]["cluster"]["certificate-authority-data"] == "Q0E="
-    assert logic.rewrite_server(KUBECONFIG, None) == KUBECONFIG
+    assert spec.rewrite_server(KUBECONFIG, None) == KUBECONFIG
 
 
 def test_kubeconfig_secrets():
-    assert sorted(logic.kubeconfig_secrets(KUBECONFIG)) == ["S0VZ", "tok-123"]
-    assert logic.kubeconfig_secrets({}) == []
+    assert sorted(spec.kubeconfig_secrets(KUBECONFIG)) == ["S0VZ", "tok-123"]
+    assert spec.kubeconfig_secrets({}) == []

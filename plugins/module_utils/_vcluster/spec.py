@@ -4,9 +4,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Pure rules of the vcluster modules. Private to ghost.infra; no compatibility promise.
 
-Names, TTLs, the annotations that carry a vcluster's lifetime on the host cluster, the hash
-that decides an upgrade, the status shown to users and small kubeconfig transformations. Plain
-data in, plain data out; nothing here imports ansible or an SDK, every error is a GhostError.
+The checks of the module options, names, TTLs, the annotations that carry a vcluster's
+lifetime on the host cluster, the hash that decides an upgrade, the status shown to users and
+small kubeconfig transformations. Plain data in, plain data out; nothing here imports ansible
+or an SDK, every error is a GhostError.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -53,6 +54,33 @@ NAME_MAX = 53
 NAMESPACE_MAX = 63
 # Kubeconfig fields that hold credentials.
 SECRET_USER_FIELDS = ("token", "password", "client-key-data")
+DEFAULT_NAMESPACE = "ghostcluster"
+
+
+def validate_params(params):
+    """The vcluster module's options, checked before anything runs (no cluster, no CLI needed).
+
+    Returns a copy of ``params`` with ``namespace`` defaulted, ``server`` normalised and the TTL
+    in seconds as ``ttl_seconds``; GhostError names the option at fault.
+    """
+    options = dict(params)
+    options["name"] = validate_name(params.get("name"))
+    options["namespace"] = validate_namespace(params.get("namespace") or DEFAULT_NAMESPACE)
+    options["ttl_seconds"] = parse_ttl(params.get("ttl"))
+    options["server"] = validate_server(params.get("server"))
+    timeout = params.get("wait_timeout")
+    if timeout is not None and timeout <= 0:
+        raise GhostError("must be a positive number of seconds, not %s" % timeout, option="wait_timeout")
+    return options
+
+
+def validate_filters(params):
+    """vcluster_info's optional name and namespace; returns ``params``."""
+    if params.get("name"):
+        validate_name(params["name"])
+    if params.get("namespace"):
+        validate_namespace(params["namespace"])
+    return params
 
 
 def validate_name(name):
@@ -227,7 +255,7 @@ def status(workload, pods):
     return NOT_READY
 
 
-def summary(name, namespace, workload, pods, now, kubeconfig_path=None):
+def summary(name, namespace, *, workload, pods, now, kubeconfig_path=None):
     """What both modules return for one vcluster (never a credential)."""
     meta = (workload or {}).get("metadata") or {}
     annotations = meta.get("annotations") or {}
@@ -250,6 +278,58 @@ def default_kubeconfig_path(name, home=None):
     """``~/.ghost/kubeconfigs/<name>.yaml`` (``home`` replaces ``~`` when given)."""
     base = home if home is not None else os.path.expanduser("~")
     return os.path.join(base, ".ghost", "kubeconfigs", "%s.yaml" % name)
+
+
+def kubeconfig_dest(dest, name, home=None):
+    """Where the kubeconfig of vcluster ``name`` goes: ``dest`` made absolute, else the default path."""
+    if dest:
+        return os.path.abspath(os.path.expanduser(dest))
+    return default_kubeconfig_path(name, home)
+
+
+def values_documents(values, kubernetes_version):
+    """The values documents handed to the CLI: ``values``, then the Kubernetes version pin, which wins."""
+    documents = [values] if values else []
+    pinned = kubernetes_version_values(kubernetes_version)
+    if pinned:
+        documents.append(pinned)
+    return documents
+
+
+def describe_pods(pods):
+    """'pod vc-0 Running (not Ready), ...' for messages, or 'no vcluster pod yet'."""
+    if not pods:
+        return "no vcluster pod yet"
+    parts = []
+    for pod in pods:
+        st = pod.get("status") or {}
+        parts.append("pod %s %s%s" % (pod["metadata"]["name"], st.get("phase") or "Unknown",
+                                      "" if pod_ready(pod) else " (not Ready)"))
+    return ", ".join(parts)
+
+
+def public(view):
+    """A summary without internal keys (the config hash is for the diff only)."""
+    return {key: value for key, value in view.items() if key != "config_hash"}
+
+
+def absent_view(before, name, namespace, kubeconfig_path):
+    """The ``vcluster`` the vcluster module returns for a deletion: the vcluster as it was (or only
+    its name and namespace when just a local kubeconfig was left) and the kubeconfig path removed.
+    """
+    view = public(before) if before else {"name": name, "namespace": namespace}
+    view["kubeconfig_path"] = kubeconfig_path
+    return view
+
+
+def vcluster_view(found, *, kubeconfig_path, server=None):
+    """The ``vcluster`` the vcluster module returns for state=present: the summary ``found`` without
+    internal keys, with the local kubeconfig path and the API server URL of the exported kubeconfig.
+    """
+    view = public(found)
+    view["kubeconfig_path"] = kubeconfig_path
+    view["server"] = server
+    return view
 
 
 _SERVER_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")

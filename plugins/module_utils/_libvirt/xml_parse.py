@@ -28,7 +28,7 @@ _BASE = "{%s}base" % NS
 _VOLUME = "{%s}volume" % NS
 # Attributes of a metadata volume record, as stored (XML) and as used (fields).
 VOLUME_ATTRS = (("role", "role"), ("pool", "pool"), ("name", "name"), ("path", "path"),
-                 ("sha256", "sha256"), ("instance-id", "instance_id"))
+                ("sha256", "sha256"), ("instance-id", "instance_id"))
 RESTART_FLAG = "restart-required"
 
 _UNITS = {

@@ -34,8 +34,7 @@ ACTIVE = ("running", "paused")
 
 
 def _diff_text(state, autostart, xml):
-    if state == "absent":
-        return ""
+    """One side of the --diff: power state and autostart, then the definition."""
     return "# state: %s\n# autostart: %s\n%s" % (state, "yes" if autostart else "no", pretty(xml))
 
 
@@ -55,6 +54,7 @@ class DomainRun:
         self.actions = []  # what was (or would be) done, for the result; changed = any
 
     def ensure(self):
+        """The module result (``changed``, ``domain``, ``actions``, and ``diff`` when asked)."""
         interfaces = spec.validate(self.params)
         found = self._read(self.client.domain_exists(self.name))
         if self.params["state"] == "absent":

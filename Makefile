@@ -64,16 +64,16 @@ build: venv
 
 test: lint sanity units integration
 
-# The local testbed of real backends (tests/testbed): daemons built into $$GHOST_CACHE,
-# state and .testbed/env.sh in the checkout.
+# The local testbed of real backends (tests/testbed, a package run from tests/): daemons built
+# into $$GHOST_CACHE, state and .testbed/env.sh in the checkout.
 testbed-up: system-packages venv
-	$(BIN)/python tests/testbed/testbed.py up
+	cd tests && $(BIN)/python -m testbed up
 
 testbed-status: venv
-	$(BIN)/python tests/testbed/testbed.py status
+	cd tests && $(BIN)/python -m testbed status
 
 testbed-down: venv
-	$(BIN)/python tests/testbed/testbed.py down
+	cd tests && $(BIN)/python -m testbed down
 
 demo: testbed-up
 	$(IN_STAGE) bash -c 'source $(CURDIR)/.testbed/env.sh && ansible-playbook -i inventories/local playbooks/demo.yml'

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Session fixture ``testbed``: the local backends of tests/testbed, up and reachable.
 
-Request it by name. It runs ``testbed.py up`` (idempotent: quick when already up), loads
+Request it by name. It runs ``python -m testbed up`` (idempotent: quick when already up), loads
 ``.testbed/env.sh`` into ``os.environ`` and returns the variables it sets. When the testbed
 cannot come up the requesting tests fail with the reason; nothing is skipped.
 """
@@ -21,13 +21,14 @@ import types
 
 import pytest
 
-COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TESTBED = os.path.join(COLLECTION, 'tests', 'testbed', 'testbed.py')
+# The testbed is the package tests/testbed, run from tests/.
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_testbed(*args, timeout=3600):
-    """Run ``testbed.py`` with the current interpreter; return the CompletedProcess."""
-    return subprocess.run([sys.executable, TESTBED] + list(args), capture_output=True, text=True, timeout=timeout, check=False)
+    """Run ``python -m testbed`` with the current interpreter; return the CompletedProcess."""
+    return subprocess.run([sys.executable, '-m', 'testbed'] + list(args), cwd=TESTS, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def load_env_file(path):
@@ -40,7 +41,7 @@ def load_env_file(path):
 
 
 def bring_up():
-    """``testbed.py up``, then env.sh into os.environ; pytest.fail with the reason if it cannot."""
+    """``python -m testbed up``, then env.sh into os.environ; pytest.fail with the reason if it cannot."""
     result = run_testbed('up')
     if result.returncode != 0:
         pytest.fail('testbed up failed (exit %d):\n%s\n%s' % (result.returncode, result.stdout[-3000:], result.stderr[-6000:]), pytrace=False)
@@ -56,5 +57,5 @@ def testbed():
 
 @pytest.fixture(scope='session')
 def testbed_control():
-    """For tests of the testbed itself: ``run('status')`` runs testbed.py, ``up()`` is the fixture's work."""
+    """For tests of the testbed itself: ``run('status')`` runs ``python -m testbed status``, ``up()`` is the fixture's work."""
     return types.SimpleNamespace(run=run_testbed, up=bring_up)

@@ -20,8 +20,8 @@ import secrets
 
 import yaml
 
-import pki
-from procs import http_get, insecure_context, write_private
+from . import pki
+from .procs import http_get, insecure_context, write_private
 
 NODE_NAME = 'kwok-node-0'
 KWOK_ANNOTATION = 'kwok.x-k8s.io/node'

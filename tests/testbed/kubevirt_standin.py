@@ -27,7 +27,7 @@ in namespace ``kubevirt`` with keys ``failSnapshots``, ``failRestores`` (message
 ``delaySeconds``, ``restoreGracePeriodSeconds`` (default 300, KubeVirt's) and
 ``vmStartSeconds`` (default 1).
 
-Usage: python kubevirt_standin.py --kubeconfig FILE [--ready-file FILE]
+Usage (from tests/): python -m testbed.kubevirt_standin --kubeconfig FILE [--ready-file FILE]
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,7 +41,7 @@ import re
 
 import kubernetes
 
-from standin_common import LOG, RELIST_SECONDS, Runtime, age, api_client, now_iso, setup_logging
+from .standin_common import LOG, RELIST_SECONDS, Runtime, age, api_client, now_iso, setup_logging
 
 KV = ('kubevirt.io', 'v1')
 SNAP = ('snapshot.kubevirt.io', 'v1beta1')

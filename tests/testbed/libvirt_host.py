@@ -20,7 +20,7 @@ import re
 import subprocess
 import time
 
-from procs import TestbedError, wait_for
+from .procs import TestbedError, wait_for
 
 URI = 'qemu:///system'
 SOCKET = '/run/libvirt/libvirt-sock'

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from procs import write_private
+from .procs import write_private
 
 VALIDITY = datetime.timedelta(days=3650)
 

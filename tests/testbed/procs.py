@@ -110,8 +110,7 @@ class Procs:
                                         env=full_env, cwd=cwd, start_new_session=True, close_fds=True)
             except OSError as exc:
                 raise TestbedError('cannot run %s: %s' % (argv[0], exc), component=name, log=self.log_file(name))
-        # An interpreter's script, not the interpreter, tells our process from another.
-        self.record(name, proc.pid, argv[1] if argv[0] == sys.executable and len(argv) > 1 else argv[0])
+        self.record(name, proc.pid, _marker(argv))
         return proc.pid
 
     def stop(self, name, timeout=15):
@@ -132,6 +131,14 @@ class Procs:
         _signal_group(pid, signal.SIGKILL)
         self.forget(name)
         return True
+
+
+def _marker(argv):
+    """The argument that tells our process from another: the program, or for the Python
+    interpreter the script or the ``-m`` module it runs."""
+    if argv[0] != sys.executable or len(argv) < 2:
+        return argv[0]
+    return argv[2] if argv[1] == '-m' and len(argv) > 2 else argv[1]
 
 
 def rss_mib(pid):

@@ -14,7 +14,7 @@ when the chart runs without a volume claim -- so deleting the vcluster garbage-c
 ServiceAccount (and so its token) is removed once that workload is gone. All vclusters share the
 one virtual API server.
 
-Usage: python vcluster_standin.py --kubeconfig HOST --virtual-kubeconfig VIRTUAL [--ready-file FILE]
+Usage (from tests/): python -m testbed.vcluster_standin --kubeconfig HOST --virtual-kubeconfig VIRTUAL [--ready-file FILE]
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,7 +28,7 @@ import hashlib
 import kubernetes
 import yaml
 
-from standin_common import LOG, RELIST_SECONDS, Runtime, api_client, setup_logging, to_dict
+from .standin_common import LOG, RELIST_SECONDS, Runtime, api_client, setup_logging, to_dict
 
 SWEEP = ('sweep', None, None)
 SA_NAMESPACE = 'kube-system'

@@ -11,7 +11,7 @@ __metaclass__ = type
 import re
 import urllib.request
 
-from procs import insecure_context
+from .procs import insecure_context
 
 USER = 'administrator@vsphere.local'
 TEMPLATE = 'ubuntu-22.04-template'

@@ -2,24 +2,21 @@
 # Copyright: ghost.infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The local testbed of real backends on 127.0.0.1: ``up`` | ``status`` | ``down [--purge]``.
+"""The testbed's components and their lifecycle: start, health, ``up``, ``status``, ``down``.
 
-Run it with the project's venv: ``.venv/bin/python tests/testbed/testbed.py up``.
-
-``up`` builds what is missing (tests/testbed/build/build.sh, cached in $GHOST_CACHE), starts
-every component that is not running, waits until each is healthy and writes ``.testbed/env.sh``.
-It is idempotent. ``down`` stops what ``up`` started, by pid file only, and keeps state and cache
-(``--purge`` also deletes ``.testbed``). State lives in ``.testbed/`` of the git checkout (so the
-staged copy under build/ shares it), or in $GHOST_TESTBED_DIR.
-
-Ports (127.0.0.1) can be moved with GHOST_TESTBED_PORT_<NAME>, e.g. GHOST_TESTBED_PORT_APISERVER.
+``up`` builds what is missing (build/build.sh, cached in $GHOST_CACHE), starts every component
+that is not running, waits until each is healthy and writes ``env.sh``; it is idempotent.
+``down`` stops what ``up`` started, by pid file only, and keeps state and cache (``purge`` also
+deletes the state folder). State lives in $GHOST_TESTBED_DIR, else ``.testbed`` in the
+collection's root; the Makefile and tools/in-stage point it at the checkout's ``.testbed``, so a
+staged copy shares the checkout's testbed. Ports (127.0.0.1) can be moved with
+GHOST_TESTBED_PORT_<NAME>, e.g. GHOST_TESTBED_PORT_APISERVER.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import fcntl
 import json
 import os
@@ -32,13 +29,13 @@ import time
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+from . import kube, libvirt_host, vsphere
+from .procs import Procs, TestbedError, port_open, rss_mib, wait_for, write_private
 
-import kube  # noqa: E402 pylint: disable=wrong-import-position
-import libvirt_host  # noqa: E402 pylint: disable=wrong-import-position
-import vsphere  # noqa: E402 pylint: disable=wrong-import-position
-from procs import Procs, TestbedError, port_open, rss_mib, tail, wait_for, write_private  # noqa: E402 pylint: disable=wrong-import-position
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The package's parent (tests/): where `python -m testbed...` finds it.
+PACKAGE_ROOT = os.path.dirname(HERE)
+COLLECTION = os.path.dirname(PACKAGE_ROOT)
 
 DEFAULT_PORTS = {
     'vcenter': 18989, 'esxi': 18990,
@@ -54,23 +51,9 @@ COMPONENT_PORT = {'vcenter': 'vcenter', 'esxi': 'esxi', 'etcd': 'etcd', 'kube-ap
                   'vcluster-apiserver': 'vapiserver', 'kube-controller-manager': 'kcm', 'kube-scheduler': 'scheduler', 'kwok': 'kwok'}
 
 
-STAGED = os.path.join('build', 'collections', 'ansible_collections', 'ghost', 'infra')
-
-
-def checkout_root():
-    """The checkout holding this collection: its root, or the checkout around the copy that
-    `make stage` puts under build/ (so both share one testbed)."""
-    collection = os.path.dirname(os.path.dirname(HERE))
-    if collection.endswith(os.sep + STAGED):
-        root = collection[:-len(STAGED) - 1]
-        if os.path.exists(os.path.join(root, 'galaxy.yml')):
-            return root
-    return collection
-
-
 class Testbed:
     def __init__(self):
-        self.state = os.environ.get('GHOST_TESTBED_DIR') or os.path.join(checkout_root(), '.testbed')
+        self.state = os.environ.get('GHOST_TESTBED_DIR') or os.path.join(COLLECTION, '.testbed')
         self.cache = os.environ.get('GHOST_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'ghost-infra')
         self.bin = os.path.join(self.cache, 'bin')
         self.ports = {k: int(os.environ.get('GHOST_TESTBED_PORT_' + k.upper(), v)) for k, v in DEFAULT_PORTS.items()}
@@ -158,12 +141,19 @@ class Testbed:
         if name in ('vcenter', 'esxi'):
             return vsphere.argv(os.path.join(self.bin, 'vcsim'), self.ports[name], self.password(), esx=name == 'esxi')
         if name == 'kubevirt-standin':
-            return [sys.executable, os.path.join(HERE, 'kubevirt_standin.py'), '--kubeconfig', self.kube.admin_kubeconfig,
+            return [sys.executable, '-m', __package__ + '.kubevirt_standin', '--kubeconfig', self.kube.admin_kubeconfig,
                     '--ready-file', self.ready_file(name)]
         if name == 'vcluster-standin':
-            return [sys.executable, os.path.join(HERE, 'vcluster_standin.py'), '--kubeconfig', self.kube.admin_kubeconfig,
+            return [sys.executable, '-m', __package__ + '.vcluster_standin', '--kubeconfig', self.kube.admin_kubeconfig,
                     '--virtual-kubeconfig', self.kube.virtual_kubeconfig, '--ready-file', self.ready_file(name)]
         return self.kube.argv(name)
+
+    def env(self, name):
+        """A daemon's environment: the tools' one; the stand-ins also find this package."""
+        env = self.tool_env()
+        if name in STANDINS:
+            env['PYTHONPATH'] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get('PYTHONPATH')) if p)
+        return env
 
     def ensure_started(self, name):
         """Start ``name`` unless its pid file names a live process. True if started now."""
@@ -178,7 +168,7 @@ class Testbed:
                 os.unlink(self.ready_file(name))
             except FileNotFoundError:
                 pass
-        self.procs.start(name, self.argv(name), env=self.tool_env(), cwd=self.state)
+        self.procs.start(name, self.argv(name), env=self.env(name), cwd=self.state)
         return True
 
     def health(self, name):
@@ -244,8 +234,7 @@ class Testbed:
         self.wait_default_service_account()
         self.disable_vcluster_telemetry()
         self.write_env()
-        print('up: %d started, all healthy in %.0fs; source %s' % (
-            len(fresh) + int(libvirt_started), time.monotonic() - started, os.path.relpath(self.env_file)))
+        print('up: %d started, all healthy in %.0fs; source %s' % (len(fresh) + int(libvirt_started), time.monotonic() - started, self.env_file))
 
     def apply_manifests(self):
         docs = yaml.safe_dump_all([kube.node_manifest(),
@@ -319,7 +308,7 @@ class Testbed:
             ('GHOST_VCLUSTER_CHART_DIR', self.chart_dir), ('GHOST_VCLUSTER_VALUES', self.values_file),
         ]
         env += [('GHOST_VERSION_' + k.upper().replace('_VERSION', ''), v) for k, v in sorted(versions.items()) if k.endswith('_VERSION')]
-        lines = ['# Written by tests/testbed/testbed.py up; source it to reach the testbed.']
+        lines = ['# Written by `python -m testbed up` (tests/testbed); source it to reach the testbed.']
         lines += ['export %s=%s' % (k, shlex.quote(v)) for k, v in env]
         lines.append('export VCLUSTER_SKIP_VERSION_CHECK=true  # no update check against GitHub')
         lines.append('case ":$PATH:" in *:%s:*) ;; *) export PATH=%s:"$PATH" ;; esac' % (shlex.quote(self.bin), shlex.quote(self.bin)))
@@ -377,44 +366,3 @@ class Testbed:
         if purge:
             shutil.rmtree(self.state, ignore_errors=True)
             print('removed %s' % self.state)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description='ghost.infra local testbed')
-    sub = parser.add_subparsers(dest='command', required=True)
-    sub.add_parser('up', help='build what is missing, start what is not running, wait until healthy')
-    sub.add_parser('status', help='one line per component')
-    sub.add_parser('env-file', help='print the path of env.sh (written by up)')
-    down = sub.add_parser('down', help='stop everything this testbed started')
-    down.add_argument('--purge', action='store_true', help='also delete the state folder (.testbed)')
-    args = parser.parse_args(argv)
-    tb = Testbed()
-    if args.command not in ('up', 'down'):
-        return run(tb, args)
-    # Two `up`s at once (say pytest-xdist workers) take turns instead of racing each other.
-    os.makedirs(tb.state, exist_ok=True)
-    with open(os.path.join(tb.state, '.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return run(tb, args)
-
-
-def run(tb, args):
-    try:
-        if args.command == 'up':
-            tb.up()
-        elif args.command == 'status':
-            return 0 if tb.status() else 3
-        elif args.command == 'env-file':
-            print(tb.env_file)
-        else:
-            tb.down(purge=args.purge)
-    except TestbedError as exc:
-        print('testbed %s: %s failed: %s' % (args.command, exc.component or 'testbed', exc), file=sys.stderr)
-        if exc.log:
-            print('--- last lines of %s ---\n%s' % (exc.log, tail(exc.log)), file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

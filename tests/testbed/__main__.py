@@ -36,7 +36,11 @@ def main(argv=None):
     # Two `up`s at once (say pytest-xdist workers) take turns instead of racing each other.
     os.makedirs(tb.state, exist_ok=True)
     with open(os.path.join(tb.state, '.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print('testbed %s: waiting for another up or down on %s' % (args.command, tb.state), flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
         return run(tb, args)
 
 

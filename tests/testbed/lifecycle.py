@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The testbed's components and their lifecycle: start, health, ``up``, ``status``, ``down``.
 
-``up`` builds what is missing (build/build.sh, cached in $GHOST_CACHE), starts every component
-that is not running, waits until each is healthy and writes ``env.sh``; it is idempotent.
+``up`` builds what is missing (binaries.py), starts every component that is not running, waits
+until each is healthy and writes ``env.sh``; it is idempotent and says what it does as it goes.
 ``down`` stops what ``up`` started, by pid file only, and keeps state and cache (``purge`` also
 deletes the state folder). State lives in $GHOST_TESTBED_DIR, else ``.testbed`` in the
 collection's root; the Makefile and tools/in-stage point it at the checkout's ``.testbed``, so a
@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fcntl
 import json
 import os
 import secrets
@@ -29,8 +28,9 @@ import time
 
 import yaml
 
-from . import kube, libvirt_host, vsphere
+from . import binaries, kube, libvirt_host, vsphere
 from .procs import Procs, TestbedError, port_open, rss_mib, wait_for, write_private
+from .progress import Progress
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The package's parent (tests/): where `python -m testbed...` finds it.
@@ -42,7 +42,6 @@ DEFAULT_PORTS = {
     'etcd': 12379, 'etcd_peer': 12380,
     'apiserver': 16443, 'vapiserver': 16444, 'kcm': 16457, 'scheduler': 16459, 'kwok': 16460,
 }
-BINARIES = ('vcsim', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'helm', 'vcluster')
 KUBE_DAEMONS = ('etcd', 'kube-apiserver', 'vcluster-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok')
 STANDINS = ('kubevirt-standin', 'vcluster-standin')
 # Stop order for `down`: dependents first.
@@ -65,6 +64,7 @@ class Testbed:
         self.values_file = os.path.join(HERE, 'manifests', 'vcluster-values.yaml')
         self.base_image = None
         self.domain_type = None
+        self.progress = Progress()
 
     # --- helpers ------------------------------------------------------------------------------------
 
@@ -111,30 +111,6 @@ class Testbed:
             pass
         return out
 
-    # --- build --------------------------------------------------------------------------------------
-
-    def build(self):
-        """Run build.sh (a quick no-op when the cache is current), then check the binaries are there.
-
-        GHOST_TESTBED_SKIP_BUILD=1 uses the cache as it is (e.g. while another build runs).
-        """
-        script = os.path.join(HERE, 'build', 'build.sh')
-        log = self.procs.log_file('build')
-        if os.path.exists(script) and os.environ.get('GHOST_TESTBED_SKIP_BUILD') != '1':
-            started = time.monotonic()
-            os.makedirs(self.cache, exist_ok=True)
-            # build.sh reuses fixed work dirs in the cache: testbeds of two checkouts build in turn.
-            with open(os.path.join(self.cache, '.build.lock'), 'w') as lock, open(log, 'ab') as f:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                result = subprocess.run(['bash', script], stdout=f, stderr=subprocess.STDOUT, env=dict(os.environ, GHOST_CACHE=self.cache),
-                                        check=False)
-            if result.returncode != 0:
-                raise TestbedError('build.sh exited with %d' % result.returncode, component='build', log=log)
-            print('build: ok (%.0fs)' % (time.monotonic() - started))
-        missing = [b for b in BINARIES if not os.access(os.path.join(self.bin, b), os.X_OK)]
-        if missing:
-            raise TestbedError('missing in %s: %s' % (self.bin, ', '.join(missing)), component='build', log=log)
-
     # --- daemons ------------------------------------------------------------------------------------
 
     def argv(self, name):
@@ -168,7 +144,8 @@ class Testbed:
                 os.unlink(self.ready_file(name))
             except FileNotFoundError:
                 pass
-        self.procs.start(name, self.argv(name), env=self.env(name), cwd=self.state)
+        pid = self.procs.start(name, self.argv(name), env=self.env(name), cwd=self.state)
+        self.progress.say('%s: started (pid %d)' % (name, pid))
         return True
 
     def health(self, name):
@@ -189,6 +166,7 @@ class Testbed:
 
     def wait_healthy(self, name, timeout):
         restarted = []
+        self.progress.doing('%s: waiting until healthy' % name, quiet=True)
 
         def check():
             if not self.procs.pid(name):
@@ -200,43 +178,50 @@ class Testbed:
                 restarted.append(name)
                 self.ensure_started(name)
                 return False
-            return self.health(name)[0]
+            healthy, detail = self.health(name)
+            return healthy and (detail or 'ok')
         try:
-            wait_for(name, check, timeout)
+            detail = wait_for(name, check, timeout)
         except TestbedError as exc:
             if exc.component:
                 raise
             raise TestbedError('%s (last: %s)' % (exc, self.health(name)[1]), component=name, log=self.procs.log_file(name))
+        self.progress.say('%s: healthy (%s)' % (name, detail))
 
     # --- up -----------------------------------------------------------------------------------------
 
     def up(self):
-        started = time.monotonic()
         os.makedirs(self.state, exist_ok=True)
-        self.build()
-        self.kube.prepare()
-        fresh = set()
-        libvirt_started = libvirt_host.start_daemons(self.procs)
-        for name in ('vcenter', 'esxi', 'etcd', 'kube-apiserver', 'vcluster-apiserver'):
-            if self.ensure_started(name):
-                fresh.add(name)
-        self.wait_healthy('etcd', 30)
-        self.wait_healthy('kube-apiserver', 90)
-        self.apply_manifests()
-        # These retry until the API answers, but start them once it does so none gives up early.
-        for name in ('kube-controller-manager', 'kube-scheduler', 'kwok') + STANDINS:
-            if self.ensure_started(name):
-                fresh.add(name)
-        self.setup_libvirt(force_probe=libvirt_started)
-        for name in ('vcenter', 'esxi', 'vcluster-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok') + STANDINS:
-            self.wait_healthy(name, 60)
-        self.wait_node_ready()
-        self.wait_default_service_account()
-        self.disable_vcluster_telemetry()
-        self.write_env()
-        print('up: %d started, all healthy in %.0fs; source %s' % (len(fresh) + int(libvirt_started), time.monotonic() - started, self.env_file))
+        self.progress.say('up: state in %s, build cache in %s' % (self.state, self.cache))
+        with self.progress.heartbeat():
+            binaries.ensure(self.cache, log=self.procs.log_file('build'), progress=self.progress)
+            self.kube.prepare()
+            fresh = set()
+            self.progress.doing('libvirt: starting virtlogd, libvirtd', quiet=True)
+            libvirt_started = libvirt_host.start_daemons(self.procs)
+            if libvirt_started:
+                self.progress.say('libvirt: started virtlogd, libvirtd')
+            for name in ('vcenter', 'esxi', 'etcd', 'kube-apiserver', 'vcluster-apiserver'):
+                if self.ensure_started(name):
+                    fresh.add(name)
+            self.wait_healthy('etcd', 30)
+            self.wait_healthy('kube-apiserver', 90)
+            self.apply_manifests()
+            # These retry until the API answers, but start them once it does so none gives up early.
+            for name in ('kube-controller-manager', 'kube-scheduler', 'kwok') + STANDINS:
+                if self.ensure_started(name):
+                    fresh.add(name)
+            self.setup_libvirt(force_probe=libvirt_started)
+            for name in ('vcenter', 'esxi', 'vcluster-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok') + STANDINS:
+                self.wait_healthy(name, 60)
+            self.wait_node_ready()
+            self.wait_default_service_account()
+            self.disable_vcluster_telemetry()
+            self.write_env()
+        self.progress.say('up: %d started, all healthy; source %s' % (len(fresh) + int(libvirt_started), self.env_file))
 
     def apply_manifests(self):
+        self.progress.doing('kubernetes: applying node %s, namespace kubevirt, KubeVirt CRDs' % kube.NODE_NAME)
         docs = yaml.safe_dump_all([kube.node_manifest(),
                                    {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'kubevirt'}}])
         with open(os.path.join(HERE, 'manifests', 'kubevirt-crds.yaml')) as f:
@@ -248,6 +233,8 @@ class Testbed:
         self.kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', 'crd', '-l', 'app.kubernetes.io/part-of=ghost-testbed')
 
     def wait_node_ready(self):
+        self.progress.doing('node %s: waiting until Ready' % kube.NODE_NAME, quiet=True)
+
         def ready():
             out = self.kubectl('get', 'node', kube.NODE_NAME, '-o', "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False)
             return out.strip() == 'True'
@@ -255,9 +242,12 @@ class Testbed:
             wait_for('node %s Ready' % kube.NODE_NAME, ready, 60, interval=0.5)
         except TestbedError as exc:
             raise TestbedError(str(exc), component='kwok', log=self.procs.log_file('kwok'))
+        self.progress.say('node %s: Ready' % kube.NODE_NAME)
 
     def wait_default_service_account(self):
         # Pods are refused until the controller-manager created the namespace's default ServiceAccount.
+        self.progress.doing('ServiceAccount default/default: waiting until created', quiet=True)
+
         def exists():
             return self.kubectl('get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name', check=False).strip()
         try:
@@ -280,6 +270,7 @@ class Testbed:
             raise TestbedError('vcluster telemetry disable: %s' % (result.stderr or result.stdout).strip(), component='vcluster')
 
     def setup_libvirt(self, force_probe):
+        self.progress.doing('libvirt: pool %s, base image, KVM probe' % libvirt_host.POOL, quiet=True)
         libvirt_host.wait_ready(self.procs)
         try:
             libvirt_host.ensure_pool(self.pool_dir)
@@ -287,6 +278,7 @@ class Testbed:
             self.domain_type = libvirt_host.probe_domain_type(os.path.join(self.state, 'kvm-domain-type'), force=force_probe)
         except Exception as exc:  # pylint: disable=broad-except
             raise TestbedError('libvirt setup failed: %s' % exc, component='libvirt', log=self.procs.log_file('libvirtd'))
+        self.progress.say('libvirt: healthy (pool %s, domain type %s)' % (libvirt_host.POOL, self.domain_type))
 
     def write_env(self):
         versions = self.versions()

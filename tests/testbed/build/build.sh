@@ -14,6 +14,9 @@
 # Versions come from ../versions.env. A binary is rebuilt only when its stamp (version + hash of
 # the wrapper sources, of the build recipe below and of the Go version) differs, so a run with
 # nothing to do takes well under a second and needs neither network nor module cache.
+# Progress on stdout, per component: "[N/M] NAME VERSION: checking", "...: building" (stale
+# only), then "...: built in Ns" or "...: up to date (Ns)"; the Go commands' own output goes to
+# $GHOST_CACHE/src/NAME.log.
 # GHOST_CACHE defaults to $HOME/.cache/ghost-infra; GO names the go command (default: go);
 # BUILD_NICE the nice level (default 10). Go's module and build caches are Go's defaults.
 #
@@ -42,7 +45,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../versions.env
+# shellcheck source-path=SCRIPTDIR source=../versions.env
 . "$here/../versions.env"
 
 GO=${GO:-go}
@@ -164,9 +167,11 @@ install_dir() {
 }
 
 # workdir NAME [WRAPPER]: a fresh work dir under $SRC (holding a copy of the wrapper module),
-# and an empty log $SRC/NAME.log.
+# and an empty log $SRC/NAME.log. Every build of a stale binary starts here: it says so (on
+# stderr, as its stdout is the work dir).
 workdir() {
 	local w=$SRC/$1
+	progress building >&2
 	rm -rf "$w"
 	mkdir -p "$w/out"
 	if [ -n "${2:-}" ]; then
@@ -326,6 +331,12 @@ build_vcluster() {
 	install_dir "$key" "$SRC/vcluster-chart" "$chart" "$stamp"
 }
 
+# progress STATE [DETAIL]: one line of progress for the current component, e.g.
+# "[3/6] kubernetes v1.34.4: built in 612.3s"; testbed/binaries.py reads these lines.
+progress() {
+	printf '[%s] %s %s: %s%s\n' "$STEP" "$COMPONENT" "$(version_of "$COMPONENT")" "$1" "${2:+ $2}"
+}
+
 version_of() {
 	case $1 in
 	vcsim) echo "$GOVMOMI_VERSION" ;;
@@ -340,7 +351,7 @@ version_of() {
 # Bash reads a script while running it: all the work happens in main, called on the last line,
 # so that this file being edited during a long build cannot derail the running one.
 main() {
-	local arg start
+	local arg start n=0 total=0
 	local -a args want
 	args=("$@")
 	[ "$#" -gt 0 ] || args=("${ALL[@]}")
@@ -369,12 +380,22 @@ main() {
 
 	# In a fixed order, each once.
 	for COMPONENT in "${ALL[@]}"; do
+		case " ${want[*]} " in *" $COMPONENT "*) total=$((total + 1)) ;; esac
+	done
+	for COMPONENT in "${ALL[@]}"; do
 		case " ${want[*]} " in *" $COMPONENT "*) ;; *) continue ;; esac
+		n=$((n + 1))
+		STEP=$n/$total
+		progress checking
 		start=$(now)
 		STATUS=up-to-date
 		cd "$SRC"
 		"build_$COMPONENT"
-		printf '%-11s %-10s %6ss  %s\n' "$COMPONENT" "$STATUS" "$(elapsed "$start")" "$(version_of "$COMPONENT")"
+		if [ "$STATUS" = built ]; then
+			progress built "in $(elapsed "$start")s"
+		else
+			progress "up to date" "($(elapsed "$start")s)"
+		fi
 	done
 }
 

@@ -5,8 +5,8 @@
 """libvirtd restarted under ghost.infra.libvirt_domain: the client reconnects, re-runs converge.
 
 libvirtd is stopped with SIGTERM (its domains keep running, as on a package upgrade) and
-brought back by the testbed's own ``testbed.py up``. Meanwhile a LibvirtClient that was open
-before the restart reads again: it must wait for the daemon and reconnect by itself. Then
+brought back by the testbed's own ``python -m testbed up``. Meanwhile a LibvirtClient that was
+open before the restart reads again: it must wait for the daemon and reconnect by itself. Then
 the module runs again and finds everything as it left it, and can still change it.
 """
 
@@ -27,9 +27,6 @@ import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LibvirtClient
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-TESTBED = os.path.join(COLLECTION, "tests", "testbed", "testbed.py")
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 NAME = "ghost-it-fault"
 
@@ -75,7 +72,7 @@ def wait_gone(pid, timeout=60):
     pytest.fail("libvirtd %d did not exit after SIGTERM" % pid)
 
 
-def test_restart_between_runs(testbed, tmp_path):
+def test_restart_between_runs(testbed, testbed_control, tmp_path):
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
     args = {"name": NAME, "pool": testbed["GHOST_LIBVIRT_POOL"], "base_image": testbed["GHOST_BASE_IMAGE"],
             "domain_type": testbed["GHOST_LIBVIRT_DOMAIN_TYPE"], "memory_mb": 64,
@@ -96,9 +93,7 @@ def test_restart_between_runs(testbed, tmp_path):
 
         def bring_back():
             time.sleep(2)  # the client must really wait for a missing daemon
-            up["proc"] = subprocess.run([sys.executable, TESTBED, "up"], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, universal_newlines=True, timeout=1200,
-                                        check=False)
+            up["proc"] = testbed_control.run("up", timeout=1200)
 
         thread = threading.Thread(target=bring_back)
         thread.start()
@@ -107,7 +102,7 @@ def test_restart_between_runs(testbed, tmp_path):
         finally:
             thread.join()
             client.close()
-        assert up["proc"].returncode == 0, up["proc"].stdout[-3000:]
+        assert up["proc"].returncode == 0, (up["proc"].stdout + up["proc"].stderr)[-3000:]
         assert client.reconnects == 1
         assert after == before
         assert libvirtd_pid(testbed) != pid

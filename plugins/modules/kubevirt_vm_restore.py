@@ -20,8 +20,15 @@ description:
     onto the same VM exists, nothing is restored again and the module reports no change.
     O(force=true) deletes it and restores again, which is how a lab VM is reset to its golden
     snapshot."
-  - A running VM is stopped first (O(stop_vm)), because KubeVirt only restores a VM that has no
-    C(VirtualMachineInstance).
+  - The VM is stopped first (O(stop_vm)), because KubeVirt only restores a VM that has no
+    C(VirtualMachineInstance), and older KubeVirt releases refuse a restore whose target's run
+    strategy is not C(Halted).
+  - "A reset is recorded on the VM: the first change the module makes to it (the stop) also
+    writes its run strategy to the annotation C(ghost.infra/run-strategy-before-restore), and the
+    change that gives the run strategy back removes it. A run that times out or fails in between
+    leaves the annotation, and the next run finishes the reset with the run strategy it holds.
+    Once the annotation is gone, the VM is left as it is: a re-run does not start a VM stopped
+    since."
   - A failed restore (a true C(Failure) condition), a missing VM or snapshot, a snapshot of
     another VM, or a timeout is an error that says what it was about and quotes the conditions.
   - Connects like M(kubernetes.core.k8s) (same options, same C(K8S_AUTH_*) environment variables).
@@ -56,7 +63,8 @@ options:
     required: true
   stop_vm:
     description:
-      - When the VM runs, set its run strategy to C(Halted) and wait until its
+      - Unless the VM is C(Halted) already, set its run strategy to C(Halted) (also when it has no
+        C(VirtualMachineInstance), as older KubeVirt requires) and wait until its
         C(VirtualMachineInstance) is gone before creating the restore. This waiting is bounded by
         O(wait_timeout) and happens even with O(wait=false).
       - With V(false), a running VM is an error unless O(target_readiness_policy) lets KubeVirt
@@ -66,12 +74,13 @@ options:
   run_after_restore:
     description:
       - The VM's run strategy once the restore is complete.
-      - V(previous) is the run strategy the VM had when the module found it. It is kept on the
-        restore as annotation C(ghost.infra/run-strategy-before-restore), so a later run still
-        applies it after a timeout, with O(wait=false), or when O(force=true) replaces a failed or
-        unfinished restore that had already stopped the VM. A VM that ran with C(Always) runs
-        again; one with C(Manual) stays stopped.
-      - A restore that fails leaves a VM that the module stopped stopped.
+      - V(previous) is the run strategy the VM had before the reset began. The module writes it to
+        the VM's annotation C(ghost.infra/run-strategy-before-restore) in the same change that
+        stops the VM, so a later run still applies it after a timeout, a failure, with
+        O(wait=false), or when O(force=true) replaces a failed or unfinished restore that had
+        already stopped the VM. The annotation is removed when the VM gets its run strategy back.
+        A VM that ran with C(Always) runs again; one with C(Manual) stays stopped.
+      - A restore that fails leaves a VM that the module stopped stopped, with the annotation.
       - V(running) sets C(Always) (a C(RerunOnFailure) VM keeps it); V(halted) sets C(Halted).
       - With O(wait=true) the module waits until a VM that should run is ready.
     type: str
@@ -106,7 +115,9 @@ options:
   wait_timeout:
     description:
       - Seconds to wait, in total, for the VM to stop, an old restore to go, the restore to
-        complete and the VM to be ready.
+        complete and the VM to be ready. Must be greater than 0.
+      - When it runs out, the VM keeps its annotation C(ghost.infra/run-strategy-before-restore)
+        and the next run finishes the reset.
     type: int
     default: 600
 extends_documentation_fragment:
@@ -141,7 +152,7 @@ EXAMPLES = r"""
     - {vm: cp, snapshot: cp-snap}
     - {vm: wk, snapshot: wk-snap}
 
-- name: Restore once; a re-run reports no change
+- name: Restore once; a re-run reports no change (and leaves the VM alone, even when stopped since)
   ghost.infra.kubevirt_vm_restore:
     namespace: cks-1
     name: cp-first-boot

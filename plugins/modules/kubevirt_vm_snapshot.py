@@ -72,7 +72,7 @@ options:
     default: true
   wait_timeout:
     description:
-      - How many seconds to wait.
+      - How many seconds to wait. Must be greater than 0.
     type: int
     default: 300
 extends_documentation_fragment:

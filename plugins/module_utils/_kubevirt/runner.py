@@ -75,7 +75,7 @@ class _SnapshotRun:
         self.name = validate_name(params["name"], "name")
         self.ref = ref(self.namespace, self.name)
         self.wait = params.get("wait", True)
-        self.timeout = params.get("wait_timeout", 300)
+        self.timeout = spec.validate_wait_timeout(params.get("wait_timeout", 300))
         self.check_mode = check_mode
         self.diff = diff
 
@@ -151,7 +151,14 @@ class _SnapshotRun:
 # ---------------------------------------------------------------- restore
 
 def ensure_restore(api, params, *, check_mode=False, diff=False):
-    """Restore a VM from a snapshot once (or again with force); returns the module result."""
+    """Restore a VM from a snapshot once (or again with force); returns the module result.
+
+    A reset begins by recording the VM's run strategy on the VM (annotation
+    ``spec.PREVIOUS_RUN_STRATEGY``) in the same patch that stops it, and ends by giving the VM
+    its run strategy back in the patch that removes the record. A run that finds the record
+    finishes that reset with the strategy recorded, whatever happened in between (a timeout, a
+    failure, ``wait: false``); a run that finds a complete restore and no record has nothing to do.
+    """
     run = _RestoreRun(api, params, check_mode=check_mode, diff=diff)
     vm = api.get(VM, run.namespace, run.vm_name)
     if vm is None:
@@ -178,9 +185,10 @@ class _RestoreRun:
         self.snapshot_name = validate_name(params["snapshot_name"], "snapshot_name")
         self.name = validate_name(params.get("name") or default_restore_name(self.vm_name, self.snapshot_name), "name")
         self.ref = ref(self.namespace, self.name)
+        self.vm_ref = ref(self.namespace, self.vm_name)
         self.wait = params.get("wait", True)
         self.run_after = params.get("run_after_restore") or "previous"
-        self.deadline = api.waiter.deadline(params.get("wait_timeout", 600))
+        self.deadline = api.waiter.deadline(spec.validate_wait_timeout(params.get("wait_timeout", 600)))
         self.check_mode = check_mode
         self.diff = diff
 
@@ -188,59 +196,72 @@ class _RestoreRun:
         return GhostError(failure("restore", RESTORE, self.ref, cause), details=details)
 
     def adopt(self, vm, existing):
-        """A restore of this snapshot onto this VM exists: finish it, give the VM its run strategy."""
+        """A restore of this snapshot onto this VM exists: finish the reset the VM records, if any."""
         target = spec.restore_target(existing)
         if target != (self.vm_name, self.snapshot_name):
             raise self.error("it already exists for snapshot '%s' of VirtualMachine '%s'; choose another name or "
                              "set force=true to replace it" % (target[1], target[0]))
+        current = spec.run_strategy(vm)
+        recorded = spec.recorded_run_strategy(vm)
         state = spec.restore_state(existing)
         if state == FAILED:
             raise self.error("the existing restore failed (%s); set force=true to delete it and restore again" % (
-                spec.describe_restore(existing)), {"restore": spec.restore_summary(existing, spec.run_strategy(vm))})
+                spec.describe_restore(existing)), {"restore": spec.restore_summary(existing, current)})
+        if (state == READY and recorded is None) or (state == PENDING and not self.wait):
+            # Done (the VM is the user's again, even stopped since), or not ours to wait for.
+            return build_result(changed=False, restore=spec.restore_summary(existing, current))
         obj = existing
-        if state == PENDING:
-            if not self.wait or self.check_mode:
-                return build_result(changed=False, restore=spec.restore_summary(existing, spec.run_strategy(vm)))
+        if state == PENDING and not self.check_mode:
             obj = self._wait_restore()
-        previous = spec.recorded_run_strategy(existing) or spec.run_strategy(vm)
-        changed, strategy = self._settle_vm(spec.desired_run_strategy(self.run_after, previous),
-                                            wait_ready=state == PENDING)
+        desired = spec.desired_run_strategy(self.run_after, recorded or current)
+        changed, strategy = self._settle_vm(desired, wait_ready=state == PENDING)
         view = spec.object_view(existing)
-        before, after = _restore_diff(view, view, spec.run_strategy(vm), strategy)
+        before, after = _restore_diff(view, view, current, strategy)
         return build_result(changed=changed, diff_enabled=self.diff and changed, before=before, after=after,
                             restore=spec.restore_summary(obj, strategy))
 
     def restore(self, vm, existing):
-        """Restore (again): replace ``existing``, stop the VM, create the restore, wait, settle the VM."""
+        """Restore (again): record and stop, replace ``existing``, create the restore, wait, settle the VM."""
         self._check_snapshot()
-        previous = spec.run_strategy(vm)
-        if existing and spec.restore_state(existing) != READY:
-            # An unfinished attempt stopped the VM; what it recorded is what the VM ran with before.
-            previous = spec.recorded_run_strategy(existing) or previous
+        current = spec.run_strategy(vm)
+        previous = spec.recorded_run_strategy(vm) or current
         desired_strategy = spec.desired_run_strategy(self.run_after, previous)
-        stop = self._must_stop()
+        stop = self._must_stop(vm)
         desired = spec.restore_definition(
-            self.name, self.namespace, self.vm_name, snapshot_name=self.snapshot_name, previous_run_strategy=previous,
+            self.name, self.namespace, self.vm_name, snapshot_name=self.snapshot_name,
             target_readiness_policy=self.params.get("target_readiness_policy"),
             volume_restore_policy=self.params.get("volume_restore_policy"))
-        before, after = _restore_diff(spec.object_view(existing), spec.object_view(desired), previous, desired_strategy)
+        before, after = _restore_diff(spec.object_view(existing), spec.object_view(desired), current, desired_strategy)
         if self.check_mode:
             return build_result(changed=True, diff_enabled=self.diff, before=before, after=after,
                                 restore=spec.restore_summary(desired, desired_strategy))
+        first_change = spec.record_patch(vm, previous, halt=stop)
+        if first_change:
+            self.api.patch(VM, self.namespace, self.vm_name, first_change)
+        try:
+            obj = self._replace_and_restore(existing, desired, stop=stop)
+        except GhostError as exc:
+            raise GhostError("%s; VirtualMachine '%s' had runStrategy %s before: its annotation %s keeps that "
+                             "until a run of the module completes the restore and gives it back" % (
+                                 exc, self.vm_ref, previous, spec.PREVIOUS_RUN_STRATEGY), details=exc.details)
+        strategy = HALTED if stop else current
+        if self.wait:
+            strategy = self._settle_vm(desired_strategy, wait_ready=True)[1]
+        return build_result(changed=True, diff_enabled=self.diff, before=before, after=after,
+                            restore=spec.restore_summary(obj, strategy))
+
+    def _replace_and_restore(self, existing, desired, *, stop):
+        """What follows the first change up to the restore: the old one gone, the VM stopped, the new one complete.
+
+        Returns the restore (as created when not waiting).
+        """
         if existing:
             self.api.delete(RESTORE, self.namespace, self.name)
             self._wait_gone(RESTORE, self.name, "before restoring again")
         if stop:
-            self.api.patch(VM, self.namespace, self.vm_name, spec.run_strategy_patch(vm, HALTED))
             self._wait_gone(VMI, self.vm_name, "after setting runStrategy Halted")
         obj = self.api.create(desired)
-        if not self.wait:
-            return build_result(changed=True, diff_enabled=self.diff, before=before, after=after,
-                                restore=spec.restore_summary(obj, HALTED if stop else previous))
-        obj = self._wait_restore()
-        unused, strategy = self._settle_vm(desired_strategy, wait_ready=True)
-        return build_result(changed=True, diff_enabled=self.diff, before=before, after=after,
-                            restore=spec.restore_summary(obj, strategy))
+        return self._wait_restore() if self.wait else obj
 
     def _check_snapshot(self):
         """The snapshot must be of this VM and ready to use (waited for when it is in progress)."""
@@ -251,8 +272,7 @@ class _RestoreRun:
         source = spec.snapshot_source(snapshot)
         if source != self.vm_name:
             raise self.error("VirtualMachineSnapshot '%s' is a snapshot of %s, not of VirtualMachine '%s'" % (
-                snap_ref, "VirtualMachine '%s'" % ref(self.namespace, source) if source else "something else",
-                ref(self.namespace, self.vm_name)))
+                snap_ref, "VirtualMachine '%s'" % ref(self.namespace, source) if source else "something else", self.vm_ref))
         state = spec.snapshot_state(snapshot)
         if state == FAILED:
             raise self.error("VirtualMachineSnapshot '%s' failed (%s)" % (snap_ref, spec.describe_snapshot(snapshot)))
@@ -264,15 +284,19 @@ class _RestoreRun:
                            fail=lambda cause: failure("restore", RESTORE, self.ref, cause.replace(
                                "the snapshot failed", "VirtualMachineSnapshot '%s' failed" % snap_ref)))
 
-    def _must_stop(self):
-        """Whether the VM runs and is to be stopped first; a running VM left running must suit the policy."""
+    def _must_stop(self, vm):
+        """Whether the module stops the VM first: with stop_vm, unless it is Halted and has no VMI.
+
+        A VM without a VMI is halted too: older KubeVirt refuses to restore a VM whose run strategy
+        is not Halted. Without stop_vm, a running VM must suit target_readiness_policy.
+        """
         running = self.api.get(VMI, self.namespace, self.vm_name) is not None
-        stop = running and self.params.get("stop_vm", True)
-        if running and not stop and self.params.get("target_readiness_policy") not in spec.POLICIES_FOR_RUNNING_VM:
+        if self.params.get("stop_vm", True):
+            return running or spec.run_strategy(vm) != HALTED
+        if running and self.params.get("target_readiness_policy") not in spec.POLICIES_FOR_RUNNING_VM:
             raise self.error("VirtualMachine '%s' is running; set stop_vm=true, or target_readiness_policy to one "
-                             "of %s to let KubeVirt deal with it" % (
-                                 ref(self.namespace, self.vm_name), ", ".join(spec.POLICIES_FOR_RUNNING_VM)))
-        return stop
+                             "of %s to let KubeVirt deal with it" % (self.vm_ref, ", ".join(spec.POLICIES_FOR_RUNNING_VM)))
+        return False
 
     def _wait_gone(self, kind, name, why):
         done, unused, elapsed = self.api.wait(kind, self.namespace, name, until=lambda o: o is None,
@@ -295,17 +319,18 @@ class _RestoreRun:
         return obj
 
     def _settle_vm(self, desired, *, wait_ready):
-        """Give the VM its run strategy after a restore; with ``wait``, wait until it is ready when it should run.
+        """End the reset: give the VM its run strategy and drop the record; with ``wait``, wait until it is ready.
 
         A VM whose run strategy was already right is only waited for when ``wait_ready`` says this
         run did something to it (a restore it waited for). Returns (changed, run strategy).
         """
         vm = self.api.get(VM, self.namespace, self.vm_name)
         if vm is None:
-            raise self.error("VirtualMachine '%s' disappeared" % ref(self.namespace, self.vm_name))
-        changed = spec.run_strategy(vm) != desired
+            raise self.error("VirtualMachine '%s' disappeared" % self.vm_ref)
+        patch = spec.settle_patch(vm, desired)
+        changed = patch is not None
         if changed and not self.check_mode:
-            vm = self.api.patch(VM, self.namespace, self.vm_name, spec.run_strategy_patch(vm, desired))
+            vm = self.api.patch(VM, self.namespace, self.vm_name, patch)
         if ((changed or wait_ready) and self.wait and not self.check_mode and spec.wants_running(desired)
                 and not spec.vm_ready(vm)):
             done, vm_now, elapsed = self.api.wait(VM, self.namespace, self.vm_name, timeout=self.deadline.remaining(),
@@ -313,8 +338,7 @@ class _RestoreRun:
             if not done:
                 status = (vm_now or {}).get("status") or {}
                 raise self.error(_timeout_cause(
-                    elapsed, "VirtualMachine '%s' to be ready after the restore (runStrategy %s)" % (
-                        ref(self.namespace, self.vm_name), desired),
+                    elapsed, "VirtualMachine '%s' to be ready after the restore (runStrategy %s)" % (self.vm_ref, desired),
                     "printableStatus %s" % status.get("printableStatus", "not set")))
             vm = vm_now or vm
         return changed, (desired if self.check_mode else spec.run_strategy(vm))

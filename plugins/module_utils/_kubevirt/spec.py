@@ -30,8 +30,9 @@ SNAPSHOT = "VirtualMachineSnapshot"
 RESTORE = "VirtualMachineRestore"
 API_VERSIONS = {VM: KUBEVIRT_API, VMI: KUBEVIRT_API, SNAPSHOT: SNAPSHOT_API, RESTORE: SNAPSHOT_API}
 
-# Where a restore remembers the VM's run strategy from before the module stopped it, so a
-# later run (after a timeout, or with wait=false) can still honour run_after_restore=previous.
+# Annotation on the VirtualMachine: its run strategy from before a reset began. Written in the
+# same patch as the first change (the stop), used by every later run, removed with the patch
+# that gives the VM its run strategy back, so its presence means "a reset is unfinished".
 PREVIOUS_RUN_STRATEGY = "ghost.infra/run-strategy-before-restore"
 
 READY = "ready"          # snapshot readyToUse / restore complete
@@ -84,6 +85,13 @@ def default_restore_name(vm_name, snapshot_name):
     digest = hashlib.sha256(("%s/%s" % (vm_name, snapshot_name)).encode("utf-8")).hexdigest()[:_HASH_LEN]
     head = name[:MAX_NAME - _HASH_LEN - 1].rstrip("-")
     return "%s-%s" % (head, digest)
+
+
+def validate_wait_timeout(value, option="wait_timeout"):
+    """Return ``value`` if it is a positive number of seconds; otherwise raise GhostError naming ``option``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise GhostError("must be a positive number of seconds, got %s" % (value,), option=option)
+    return value
 
 
 # ---------------------------------------------------------------- durations
@@ -230,6 +238,32 @@ def run_strategy_patch(vm, strategy):
     return {"spec": {"runStrategy": strategy}}
 
 
+def recorded_run_strategy(vm):
+    """The run strategy a VM had before an unfinished reset (annotation PREVIOUS_RUN_STRATEGY), or None."""
+    annotations = ((vm or {}).get("metadata") or {}).get("annotations") or {}
+    return annotations.get(PREVIOUS_RUN_STRATEGY) or None
+
+
+def record_patch(vm, previous, *, halt):
+    """Merge patch starting a reset: record ``previous`` on the VM (unless recorded) and, with ``halt``, stop it.
+
+    One patch, so the VM is never stopped by the module without its run strategy recorded.
+    None when there is nothing to write.
+    """
+    patch = run_strategy_patch(vm, HALTED) if halt and run_strategy(vm) != HALTED else {}
+    if recorded_run_strategy(vm) is None:
+        patch["metadata"] = {"annotations": {PREVIOUS_RUN_STRATEGY: previous}}
+    return patch or None
+
+
+def settle_patch(vm, strategy):
+    """Merge patch ending a reset: run strategy ``strategy``, the record removed. None when both are so."""
+    patch = run_strategy_patch(vm, strategy) if run_strategy(vm) != strategy else {}
+    if recorded_run_strategy(vm) is not None:
+        patch["metadata"] = {"annotations": {PREVIOUS_RUN_STRATEGY: None}}
+    return patch or None
+
+
 def desired_run_strategy(run_after_restore, previous):
     """Run strategy after a restore: the previous one, a running one, or Halted."""
     if run_after_restore not in RUN_AFTER_RESTORE:
@@ -275,9 +309,9 @@ def snapshot_definition(name, namespace, vm_name, *, labels=None, annotations=No
     return {"apiVersion": SNAPSHOT_API, "kind": SNAPSHOT, "metadata": metadata, "spec": spec}
 
 
-def restore_definition(name, namespace, vm_name, *, snapshot_name, previous_run_strategy,
-                       target_readiness_policy=None, volume_restore_policy=None):
-    """A VirtualMachineRestore of ``snapshot_name`` onto ``vm_name``, remembering the previous run strategy."""
+def restore_definition(name, namespace, vm_name, *, snapshot_name, target_readiness_policy=None,
+                       volume_restore_policy=None):
+    """A VirtualMachineRestore of ``snapshot_name`` onto ``vm_name``."""
     spec = {
         "target": {"apiGroup": "kubevirt.io", "kind": VM, "name": vm_name},
         "virtualMachineSnapshotName": snapshot_name,
@@ -289,16 +323,9 @@ def restore_definition(name, namespace, vm_name, *, snapshot_name, previous_run_
     return {
         "apiVersion": SNAPSHOT_API,
         "kind": RESTORE,
-        "metadata": {"name": name, "namespace": namespace,
-                     "annotations": {PREVIOUS_RUN_STRATEGY: previous_run_strategy}},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
-
-
-def recorded_run_strategy(restore):
-    """The run strategy a restore recorded from before the module stopped the VM, or None."""
-    annotations = ((restore or {}).get("metadata") or {}).get("annotations") or {}
-    return annotations.get(PREVIOUS_RUN_STRATEGY) or None
 
 
 def metadata_patch(existing, labels=None, annotations=None):

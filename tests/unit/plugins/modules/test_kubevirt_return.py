@@ -28,7 +28,7 @@ def read_snapshot():
 
 
 def desired_restore():
-    return spec.restore_definition("cp-cp-snap", "cks-1", "cp", snapshot_name="cp-snap", previous_run_strategy="Always")
+    return spec.restore_definition("cp-cp-snap", "cks-1", "cp", snapshot_name="cp-snap")
 
 
 def read_restore():

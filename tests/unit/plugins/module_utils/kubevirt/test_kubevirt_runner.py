@@ -23,11 +23,22 @@ from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.runner impor
 NS = "lab"
 
 
-def vm(strategy="Always", ready=True, legacy=False):
+RECORD = "ghost.infra/run-strategy-before-restore"
+
+
+def vm(strategy="Always", ready=True, legacy=False, recorded=None):
     spec = {"running": strategy == "Always"} if legacy else {"runStrategy": strategy}
     spec["template"] = {"spec": {"domain": {"cpu": {"cores": 2}}}}
-    return {"apiVersion": "kubevirt.io/v1", "kind": VM, "metadata": {"name": "cp", "namespace": NS},
-            "spec": spec, "status": {"ready": ready, "printableStatus": "Running" if ready else "Stopped"}}
+    obj = {"apiVersion": "kubevirt.io/v1", "kind": VM, "metadata": {"name": "cp", "namespace": NS},
+           "spec": spec, "status": {"ready": ready, "printableStatus": "Running" if ready else "Stopped"}}
+    if recorded:
+        obj["metadata"]["annotations"] = {RECORD: recorded}
+    return obj
+
+
+def ready_now(stored):
+    """A wait candidate: the stored object as it is, become ready (a VM that started)."""
+    return dict(stored, status=dict(stored.get("status") or {}, ready=True, printableStatus="Running"))
 
 
 def vmi():
@@ -46,10 +57,9 @@ def snapshot(phase="Succeeded", source="cp", name="cp-snap", conditions=None, la
     return obj
 
 
-def restore(complete=True, name="cp-cp-snap", snap="cp-snap", target="cp", previous="Always", conditions=None):
+def restore(complete=True, name="cp-cp-snap", snap="cp-snap", target="cp", conditions=None):
     obj = {"apiVersion": "snapshot.kubevirt.io/v1beta1", "kind": RESTORE,
-           "metadata": {"name": name, "namespace": NS,
-                        "annotations": {"ghost.infra/run-strategy-before-restore": previous} if previous else {}},
+           "metadata": {"name": name, "namespace": NS},
            "spec": {"target": {"apiGroup": "kubevirt.io", "kind": VM, "name": target}, "virtualMachineSnapshotName": snap},
            "status": {"complete": complete, "conditions": conditions or []}}
     if complete:
@@ -61,16 +71,30 @@ FAILURE = [{"type": "Ready", "status": "False", "reason": "Operation failed"},
            {"type": "Failure", "status": "True", "reason": "injected: disk on fire", "message": "injected: disk on fire"}]
 
 
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch, what the API server does with the client's patch()."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict):
+            merge_patch(target.setdefault(key, {}), value)
+        else:
+            target[key] = value
+
+
 def make_api(objects, waits=None, clock=time.monotonic):
     """A Mock KubeVirtClient over ``objects`` {(kind, name): obj}.
 
-    ``waits`` {kind: [candidate, ...]}: wait() returns the first candidate its predicate accepts
-    (None meaning "gone"), or times out on the last one, like a cluster moving through states.
-    ``clock`` drives the deadline a run takes from the client's waiter.
+    ``waits`` {kind: [candidate, ...]} (``api.waits``, replaceable between runs): wait() returns
+    the first candidate its predicate accepts (None meaning "gone", a callable meaning "this,
+    made from the stored object"), or times out on the last one, like a cluster moving through
+    states. A kind without candidates is waited for as stored. ``clock`` drives the deadline a
+    run takes from the client's waiter.
     """
     store = {key: copy.deepcopy(obj) for key, obj in objects.items()}
     api = Mock(spec=KubeVirtClient)
     api.waiter = Waiter(clock=clock)
+    api.waits = waits or {}
     api.get.side_effect = lambda kind, ns, name: copy.deepcopy(store.get((kind, name)))
 
     def create(definition):
@@ -82,30 +106,27 @@ def make_api(objects, waits=None, clock=time.monotonic):
 
     def patch(kind, ns, name, body):
         obj = store[(kind, name)]
-        for key, value in body.get("spec", {}).items():
-            if value is None:
-                obj["spec"].pop(key, None)
-            else:
-                obj["spec"][key] = value
-        for key, value in body.get("metadata", {}).items():
-            obj["metadata"].setdefault(key, {}).update(value)
-        if kind == VM:  # a VM whose run strategy just changed is not ready (yet)
+        merge_patch(obj, copy.deepcopy(body))
+        if kind == VM and "spec" in body:  # a VM whose run strategy just changed is not ready (yet)
             obj["status"]["ready"] = False
         return copy.deepcopy(obj)
     api.patch.side_effect = patch
 
     def wait(kind, ns, name, *, until, timeout):
-        candidates = (waits or {}).get(kind)
+        candidates = api.waits.get(kind)
         if candidates is None:
             candidates = [store.get((kind, name))]
         for candidate in candidates:
+            if callable(candidate):
+                candidate = candidate(copy.deepcopy(store.get((kind, name))))
             if until(copy.deepcopy(candidate)):
                 if candidate is None:
                     store.pop((kind, name), None)
                 else:
                     store[(kind, name)] = copy.deepcopy(candidate)
                 return True, copy.deepcopy(candidate), 1.0
-        return False, copy.deepcopy(candidates[-1]), float(timeout)
+        last = candidates[-1]
+        return False, copy.deepcopy(last(store.get((kind, name))) if callable(last) else last), float(timeout)
     api.wait.side_effect = wait
     api.store = store
     return api
@@ -291,15 +312,16 @@ def test_snapshot_bad_input_names_the_option(params, option):
 
 def test_restore_stops_restores_and_starts_the_vm_again():
     api = make_api({(VM, "cp"): vm(), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot()},
-                   waits={VMI: [None], RESTORE: [restore()], VM: [vm()]})
+                   waits={VMI: [None], RESTORE: [restore()], VM: [ready_now]})
     result = ensure_restore(api, restore_params(), diff=True)
     assert result["changed"] is True
     patches = [c[0] for c in api.patch.call_args_list]
-    assert patches == [(VM, NS, "cp", {"spec": {"runStrategy": "Halted"}}),
-                       (VM, NS, "cp", {"spec": {"runStrategy": "Always"}})]
+    # the run strategy is recorded on the VM in the patch that stops it, and dropped in the one that gives it back
+    assert patches == [(VM, NS, "cp", {"spec": {"runStrategy": "Halted"}, "metadata": {"annotations": {RECORD: "Always"}}}),
+                       (VM, NS, "cp", {"spec": {"runStrategy": "Always"}, "metadata": {"annotations": {RECORD: None}}})]
+    assert RECORD not in api.store[(VM, "cp")]["metadata"]["annotations"]
     definition = api.create.call_args[0][0]
-    assert definition["metadata"]["name"] == "cp-cp-snap"
-    assert definition["metadata"]["annotations"] == {"ghost.infra/run-strategy-before-restore": "Always"}
+    assert definition["metadata"] == {"name": "cp-cp-snap", "namespace": NS}
     assert definition["spec"]["virtualMachineSnapshotName"] == "cp-snap"
     waited = [(c[0][0], c[0][2]) for c in api.wait.call_args_list]
     assert waited == [(VMI, "cp"), (RESTORE, "cp-cp-snap"), (VM, "cp")]
@@ -325,26 +347,29 @@ def test_restore_check_mode_changes_nothing():
 
 def test_restore_of_halted_vm_keeps_it_halted():
     api = make_api({(VM, "cp"): vm("Halted", ready=False), (SNAPSHOT, "cp-snap"): snapshot()},
-                   waits={RESTORE: [restore(previous="Halted")]})
+                   waits={RESTORE: [restore()]})
     result = ensure_restore(api, restore_params())
     assert result["changed"] is True
-    api.patch.assert_not_called()
+    assert [c[0][3] for c in api.patch.call_args_list] == [{"metadata": {"annotations": {RECORD: "Halted"}}},
+                                                           {"metadata": {"annotations": {RECORD: None}}}]
+    assert api.store[(VM, "cp")]["spec"]["runStrategy"] == "Halted"
     assert [c[0][0] for c in api.wait.call_args_list] == [RESTORE]
     assert result["restore"]["vm_run_strategy"] == "Halted"
 
 
 def test_restore_legacy_running_vm_uses_running_field():
     api = make_api({(VM, "cp"): vm(legacy=True), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot()},
-                   waits={VMI: [None], RESTORE: [restore()], VM: [vm(legacy=True)]})
+                   waits={VMI: [None], RESTORE: [restore()], VM: [ready_now]})
     ensure_restore(api, restore_params())
-    patches = [c[0][3] for c in api.patch.call_args_list]
-    assert patches == [{"spec": {"running": False}}, {"spec": {"running": True}}]
+    patches = [c[0][3]["spec"] for c in api.patch.call_args_list]
+    assert patches == [{"running": False}, {"running": True}]
+    assert "runStrategy" not in api.store[(VM, "cp")]["spec"]
 
 
 @pytest.mark.parametrize("run_after, final", [("halted", "Halted"), ("running", "Always")])
 def test_restore_run_after_restore(run_after, final):
     api = make_api({(VM, "cp"): vm("Halted", ready=False), (SNAPSHOT, "cp-snap"): snapshot()},
-                   waits={RESTORE: [restore(previous="Halted")], VM: [vm()]})
+                   waits={RESTORE: [restore()], VM: [ready_now]})
     result = ensure_restore(api, restore_params(run_after_restore=run_after))
     assert result["restore"]["vm_run_strategy"] == final
 
@@ -362,12 +387,13 @@ def test_completed_restore_is_unchanged():
 
 
 def test_completed_restore_with_vm_left_halted_is_started_from_annotation():
-    # A previous run restored but timed out before the VM ran again.
-    api = make_api({(VM, "cp"): vm("Halted", ready=False), (RESTORE, "cp-cp-snap"): restore(previous="Always")},
-                   waits={VM: [vm()]})
+    # A previous run restored but timed out before the VM ran again: the VM still carries the record.
+    api = make_api({(VM, "cp"): vm("Halted", ready=False, recorded="Always"), (RESTORE, "cp-cp-snap"): restore()},
+                   waits={VM: [ready_now]})
     result = ensure_restore(api, restore_params())
     assert result["changed"] is True
-    api.patch.assert_called_once_with(VM, NS, "cp", {"spec": {"runStrategy": "Always"}})
+    api.patch.assert_called_once_with(VM, NS, "cp", {"spec": {"runStrategy": "Always"},
+                                                     "metadata": {"annotations": {RECORD: None}}})
     api.create.assert_not_called()
     assert result["restore"]["vm_run_strategy"] == "Always"
 
@@ -375,28 +401,30 @@ def test_completed_restore_with_vm_left_halted_is_started_from_annotation():
 def test_force_deletes_and_restores_again():
     api = make_api({(VM, "cp"): vm(), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot(),
                     (RESTORE, "cp-cp-snap"): restore()},
-                   waits={RESTORE: [restore(), None], VMI: [None], VM: [vm()]})
+                   waits={RESTORE: [restore(), None], VMI: [None], VM: [ready_now]})
     result = ensure_restore(api, restore_params(force=True), diff=True)
     assert result["changed"] is True
     api.delete.assert_called_once_with(RESTORE, NS, "cp-cp-snap")
     api.create.assert_called_once()
     assert result["diff"]["before"]["restore"]["metadata"]["name"] == "cp-cp-snap"
     order = [c[0] for c in api.method_calls if c[0] in ("delete", "create", "patch")]
-    assert order == ["delete", "patch", "create", "patch"]
+    assert order == ["patch", "delete", "create", "patch"]  # the record comes first
 
 
-@pytest.mark.parametrize("existing, final", [
-    # a failed attempt stopped the VM: the strategy it recorded wins over the VM's current Halted
-    (restore(complete=False, previous="Always", conditions=FAILURE), "Always"),
-    # a completed restore is history: the VM's current strategy is what "previous" means now
-    (restore(complete=True, previous="Always"), "Halted"),
+@pytest.mark.parametrize("existing, recorded, final", [
+    # a failed attempt stopped the VM: the strategy recorded on the VM wins over its current Halted
+    (restore(complete=False, conditions=FAILURE), "Always", "Always"),
+    # a completed reset left no record: the VM's current strategy is what "previous" means now
+    (restore(complete=True), None, "Halted"),
 ])
-def test_force_takes_previous_strategy_from_an_unfinished_restore(existing, final):
-    api = make_api({(VM, "cp"): vm("Halted", ready=False), (SNAPSHOT, "cp-snap"): snapshot(), (RESTORE, "cp-cp-snap"): existing},
-                   waits={RESTORE: [restore(previous=final), None], VM: [vm()]})
+def test_force_takes_previous_strategy_from_the_record(existing, recorded, final):
+    api = make_api({(VM, "cp"): vm("Halted", ready=False, recorded=recorded), (SNAPSHOT, "cp-snap"): snapshot(),
+                    (RESTORE, "cp-cp-snap"): existing},
+                   waits={RESTORE: [restore(), None], VM: [ready_now]})
     result = ensure_restore(api, restore_params(force=True))
-    assert api.create.call_args[0][0]["metadata"]["annotations"]["ghost.infra/run-strategy-before-restore"] == final
     assert result["restore"]["vm_run_strategy"] == final
+    assert api.store[(VM, "cp")]["spec"]["runStrategy"] == final
+    assert RECORD not in api.store[(VM, "cp")]["metadata"]["annotations"]
 
 
 def test_force_in_check_mode_changes_nothing():
@@ -442,7 +470,9 @@ def test_restore_timeout_names_what_it_waited_for():
     assert str(err.value) == (
         "Failed to restore VirtualMachineRestore 'lab/cp-cp-snap': timed out after 4s waiting for "
         "VirtualMachineRestore 'lab/cp-cp-snap' to complete (complete False; conditions: "
-        "Ready=False (Waiting for target to be ready))")
+        "Ready=False (Waiting for target to be ready)); VirtualMachine 'lab/cp' had runStrategy Halted before: its "
+        "annotation ghost.infra/run-strategy-before-restore keeps that until a run of the module completes the "
+        "restore and gives it back")
 
 
 def test_stop_timeout_names_the_vmi():
@@ -452,6 +482,117 @@ def test_stop_timeout_names_the_vmi():
         ensure_restore(api, restore_params(wait_timeout=9))
     assert "waiting for VirtualMachineInstance 'lab/cp' to be gone after setting runStrategy Halted" in str(err.value)
     api.create.assert_not_called()
+
+
+# ---------------------------------------------------------------- a reset interrupted, and after it
+
+def vm_state(api):
+    stored = api.store[(VM, "cp")]
+    return stored["spec"].get("runStrategy"), (stored["metadata"].get("annotations") or {}).get(RECORD)
+
+
+def test_timeout_during_stop_then_rerun_gives_the_vm_its_original_strategy():
+    api = make_api({(VM, "cp"): vm(), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot()},
+                   waits={VMI: [vmi()]})  # the guest takes longer to shut down than wait_timeout
+    with pytest.raises(GhostError) as err:
+        ensure_restore(api, restore_params(wait_timeout=2))
+    assert "waiting for VirtualMachineInstance 'lab/cp' to be gone after setting runStrategy Halted" in str(err.value)
+    assert ("VirtualMachine 'lab/cp' had runStrategy Always before: its annotation "
+            "ghost.infra/run-strategy-before-restore keeps that") in str(err.value)
+    api.create.assert_not_called()
+    assert vm_state(api) == ("Halted", "Always")  # stopped, and the strategy from before is on the VM
+
+    # the re-run finds the VM Halted, but the record says what it ran with
+    api.waits = {VMI: [None], RESTORE: [restore()], VM: [ready_now]}
+    api.patch.reset_mock()
+    result = ensure_restore(api, restore_params(), diff=True)
+    assert result["changed"] is True
+    assert result["restore"]["vm_run_strategy"] == "Always"
+    assert result["diff"]["before"]["vm_run_strategy"] == "Halted"
+    assert result["diff"]["after"]["vm_run_strategy"] == "Always"
+    assert [c[0][3] for c in api.patch.call_args_list] == [
+        {"spec": {"runStrategy": "Always"}, "metadata": {"annotations": {RECORD: None}}}]
+    assert vm_state(api) == ("Always", None)
+
+    # the reset is complete: a third run has nothing to do
+    api.patch.reset_mock()
+    assert ensure_restore(api, restore_params())["changed"] is False
+    api.patch.assert_not_called()
+
+    # the user stops the VM; the same task does not start it again
+    api.store[(VM, "cp")]["spec"]["runStrategy"] = "Halted"
+    result = ensure_restore(api, restore_params())
+    assert result["changed"] is False
+    assert result["restore"]["vm_run_strategy"] == "Halted"
+    api.patch.assert_not_called()
+    assert vm_state(api) == ("Halted", None)
+
+
+def test_check_mode_after_an_interrupted_reset_predicts_the_recorded_strategy():
+    api = make_api({(VM, "cp"): vm("Halted", ready=False, recorded="Always"), (SNAPSHOT, "cp-snap"): snapshot()})
+    result = ensure_restore(api, restore_params(), check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert result["restore"]["vm_run_strategy"] == "Always"
+    api.patch.assert_not_called()
+    api.create.assert_not_called()
+
+
+def test_completed_restore_does_not_restart_a_vm_stopped_since():
+    # A restore written by an older version of the module still carries the strategy from before;
+    # the reset is complete (no record on the VM), so the VM the user stopped stays stopped.
+    done = restore()
+    done["metadata"]["annotations"] = {RECORD: "Always"}
+    api = make_api({(VM, "cp"): vm("Halted", ready=False), (RESTORE, "cp-cp-snap"): done})
+    for check_mode in (True, False):
+        result = ensure_restore(api, restore_params(), check_mode=check_mode)
+        assert result["changed"] is False
+        assert result["restore"]["vm_run_strategy"] == "Halted"
+    api.patch.assert_not_called()
+    api.wait.assert_not_called()
+
+
+def test_restore_without_wait_is_finished_by_the_next_run():
+    api = make_api({(VM, "cp"): vm(), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot()}, waits={VMI: [None]})
+    assert ensure_restore(api, restore_params(wait=False))["changed"] is True
+    assert vm_state(api) == ("Halted", "Always")
+    api.store[(RESTORE, "cp-cp-snap")]["status"] = {"complete": True, "restoreTime": "2025-01-01T00:05:00Z"}
+    api.waits = {VM: [ready_now]}
+    result = ensure_restore(api, restore_params())
+    assert result["changed"] is True
+    assert vm_state(api) == ("Always", None)
+    assert ensure_restore(api, restore_params())["changed"] is False
+
+
+@pytest.mark.parametrize("strategy", ["Manual", "Always", "RerunOnFailure"])
+def test_a_vm_without_vmi_is_halted_before_the_restore(strategy):
+    # Older KubeVirt's admission webhook refuses a restore whose target's run strategy is not Halted.
+    api = make_api({(VM, "cp"): vm(strategy, ready=False), (SNAPSHOT, "cp-snap"): snapshot()},
+                   waits={RESTORE: [restore()], VM: [ready_now]})
+    strategies = []
+    api.create.side_effect = lambda definition: strategies.append(vm_state(api)[0]) or copy.deepcopy(definition)
+    result = ensure_restore(api, restore_params())
+    assert strategies == ["Halted"]  # what the VM's run strategy was when the restore was created
+    assert result["restore"]["vm_run_strategy"] == strategy
+    assert vm_state(api) == (strategy, None)
+
+
+@pytest.mark.parametrize("timeout", [0, -5])
+@pytest.mark.parametrize("force", [False, True])
+def test_restore_wait_timeout_must_be_positive(timeout, force):
+    api = make_api({(VM, "cp"): vm(), (VMI, "cp"): vmi(), (SNAPSHOT, "cp-snap"): snapshot(), (RESTORE, "cp-cp-snap"): restore()})
+    with pytest.raises(GhostError) as err:
+        ensure_restore(api, restore_params(wait_timeout=timeout, force=force))
+    assert str(err.value) == "wait_timeout: must be a positive number of seconds, got %d" % timeout
+    assert api.method_calls == []  # nothing read, nothing changed
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_snapshot_wait_timeout_must_be_positive(state):
+    api = make_api({(VM, "cp"): vm(), (SNAPSHOT, "cp-snap"): snapshot()})
+    with pytest.raises(GhostError) as err:
+        ensure_snapshot(api, snap_params(state=state, wait_timeout=0))
+    assert err.value.option == "wait_timeout"
+    assert api.method_calls == []
 
 
 def test_vm_start_timeout_names_the_vm():
@@ -499,8 +640,8 @@ def test_pending_restore_without_wait_is_reported_unchanged():
 
 
 def test_pending_restore_is_adopted_and_waited_for():
-    api = make_api({(VM, "cp"): vm("Halted", ready=False), (RESTORE, "cp-cp-snap"): restore(complete=False)},
-                   waits={RESTORE: [restore()], VM: [vm()]})
+    api = make_api({(VM, "cp"): vm("Halted", ready=False, recorded="Always"), (RESTORE, "cp-cp-snap"): restore(complete=False)},
+                   waits={RESTORE: [restore()], VM: [ready_now]})
     result = ensure_restore(api, restore_params())
     assert result["changed"] is True  # the VM is started again
     api.create.assert_not_called()
@@ -525,7 +666,7 @@ def test_restore_preconditions(objects, message):
 
 def test_restore_waits_for_a_snapshot_in_progress():
     api = make_api({(VM, "cp"): vm("Halted"), (SNAPSHOT, "cp-snap"): snapshot("InProgress")},
-                   waits={SNAPSHOT: [snapshot()], RESTORE: [restore(previous="Halted")]})
+                   waits={SNAPSHOT: [snapshot()], RESTORE: [restore()]})
     assert ensure_restore(api, restore_params())["changed"] is True
     assert [c[0][0] for c in api.wait.call_args_list] == [SNAPSHOT, RESTORE]
 
@@ -552,7 +693,7 @@ def test_long_names_get_a_valid_default_restore_name():
     long_vm = "control-plane-of-the-certified-kubernetes-security-lab-01"
     api = make_api({(VM, long_vm): dict(vm("Halted"), metadata={"name": long_vm, "namespace": NS}),
                     (SNAPSHOT, "golden-snapshot"): snapshot(source=long_vm, name="golden-snapshot")},
-                   waits={RESTORE: [restore(name="x", snap="golden-snapshot", target=long_vm, previous="Halted")]})
+                   waits={RESTORE: [restore(name="x", snap="golden-snapshot", target=long_vm)]})
     result = ensure_restore(api, restore_params(vm_name=long_vm, snapshot_name="golden-snapshot"))
     name = api.create.call_args[0][0]["metadata"]["name"]
     assert len(name) <= 63 and name.startswith("control-plane-of-the-certified")

@@ -172,7 +172,7 @@ def test_snapshot_source_and_restore_target():
     other = snap()
     other["spec"]["source"]["kind"] = "VirtualMachinePool"
     assert spec.snapshot_source(other) is None
-    restore = spec.restore_definition("r", "ns", "cp", snapshot_name="cp-snap", previous_run_strategy="Always")
+    restore = spec.restore_definition("r", "ns", "cp", snapshot_name="cp-snap")
     assert spec.restore_target(restore) == ("cp", "cp-snap")
 
 
@@ -248,19 +248,18 @@ def test_label_values_must_be_scalars():
 
 
 def test_restore_definition():
-    definition = spec.restore_definition("cp-cp-snap", "lab", "cp", snapshot_name="cp-snap", previous_run_strategy="Always",
+    definition = spec.restore_definition("cp-cp-snap", "lab", "cp", snapshot_name="cp-snap",
                                          target_readiness_policy="StopTarget", volume_restore_policy="InPlace")
     assert definition == {
         "apiVersion": "snapshot.kubevirt.io/v1beta1",
         "kind": "VirtualMachineRestore",
-        "metadata": {"name": "cp-cp-snap", "namespace": "lab",
-                     "annotations": {"ghost.infra/run-strategy-before-restore": "Always"}},
+        "metadata": {"name": "cp-cp-snap", "namespace": "lab"},
         "spec": {"target": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": "cp"},
                  "virtualMachineSnapshotName": "cp-snap",
                  "targetReadinessPolicy": "StopTarget",
                  "volumeRestorePolicy": "InPlace"},
     }
-    assert "targetReadinessPolicy" not in spec.restore_definition("r", "ns", "vm", snapshot_name="s", previous_run_strategy="Halted")["spec"]
+    assert "targetReadinessPolicy" not in spec.restore_definition("r", "ns", "vm", snapshot_name="s")["spec"]
 
 
 def test_metadata_patch_adds_only_what_differs():
@@ -296,7 +295,7 @@ def test_snapshot_summary():
 
 
 def test_restore_summary():
-    obj = spec.restore_definition("r", "ns", "cp", snapshot_name="cp-snap", previous_run_strategy="Always")
+    obj = spec.restore_definition("r", "ns", "cp", snapshot_name="cp-snap")
     obj["status"] = {"complete": True, "restoreTime": "2025-01-01T00:00:00Z", "conditions": []}
     assert spec.restore_summary(obj, "Always") == {
         "name": "r", "namespace": "ns", "vm_name": "cp", "snapshot_name": "cp-snap", "complete": True,
@@ -305,11 +304,62 @@ def test_restore_summary():
     assert spec.restore_summary(None, "Always") == {}
 
 
-def test_recorded_run_strategy():
-    assert spec.recorded_run_strategy(spec.restore_definition("r", "ns", "vm", snapshot_name="s", previous_run_strategy="RerunOnFailure")) == "RerunOnFailure"
+RECORD = "ghost.infra/run-strategy-before-restore"
+
+
+def recorded_vm(strategy="Always", recorded=None, legacy=False):
+    vm = {"metadata": {"name": "cp"}, "spec": {"running": strategy == "Always"} if legacy else {"runStrategy": strategy}}
+    if recorded:
+        vm["metadata"]["annotations"] = {RECORD: recorded, "other": "kept"}
+    return vm
+
+
+def test_recorded_run_strategy_is_read_from_the_vm():
+    assert spec.recorded_run_strategy(recorded_vm("Halted", recorded="RerunOnFailure")) == "RerunOnFailure"
+    assert spec.recorded_run_strategy(recorded_vm()) is None
     assert spec.recorded_run_strategy({"metadata": {"annotations": None}}) is None
     assert spec.recorded_run_strategy({"metadata": {}}) is None
     assert spec.recorded_run_strategy(None) is None
+
+
+@pytest.mark.parametrize("vm, halt, patch", [
+    # the first change of a reset: the record and the stop in one patch
+    (recorded_vm("Always"), True, {"spec": {"runStrategy": "Halted"}, "metadata": {"annotations": {RECORD: "Always"}}}),
+    (recorded_vm("Always", legacy=True), True, {"spec": {"running": False}, "metadata": {"annotations": {RECORD: "Always"}}}),
+    # nothing to stop (Halted already, or left to KubeVirt's policy): the record alone
+    (recorded_vm("Halted"), True, {"metadata": {"annotations": {RECORD: "Always"}}}),
+    (recorded_vm("Always"), False, {"metadata": {"annotations": {RECORD: "Always"}}}),
+    # an earlier run recorded it: that record stays as it is
+    (recorded_vm("Halted", recorded="Manual"), True, None),
+    (recorded_vm("Manual", recorded="Always"), True, {"spec": {"runStrategy": "Halted"}}),
+])
+def test_record_patch(vm, halt, patch):
+    assert spec.record_patch(vm, "Always", halt=halt) == patch
+
+
+@pytest.mark.parametrize("vm, strategy, patch", [
+    (recorded_vm("Halted", recorded="Always"), "Always",
+     {"spec": {"runStrategy": "Always"}, "metadata": {"annotations": {RECORD: None}}}),
+    (recorded_vm("Halted", recorded="Always", legacy=True), "Always",
+     {"spec": {"running": True}, "metadata": {"annotations": {RECORD: None}}}),
+    (recorded_vm("Halted", recorded="Halted"), "Halted", {"metadata": {"annotations": {RECORD: None}}}),
+    (recorded_vm("Halted"), "Manual", {"spec": {"runStrategy": "Manual"}}),
+    (recorded_vm("Always"), "Always", None),
+])
+def test_settle_patch(vm, strategy, patch):
+    assert spec.settle_patch(vm, strategy) == patch
+
+
+@pytest.mark.parametrize("value", [0, -1, -0.5, True, None, "600"])
+def test_wait_timeout_must_be_positive(value):
+    with pytest.raises(GhostError) as err:
+        spec.validate_wait_timeout(value)
+    assert err.value.option == "wait_timeout"
+    assert str(err.value).startswith("wait_timeout: must be a positive number of seconds, got ")
+
+
+def test_wait_timeout_positive_is_kept():
+    assert spec.validate_wait_timeout(1) == 1
 
 
 def test_describe_restore_with_kubevirt_shaped_failure():

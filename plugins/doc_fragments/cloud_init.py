@@ -106,6 +106,8 @@ options:
         description:
           - Commands run once at the end of the first boot, each a shell string or an argument
             list.
+          - Not logged (it can hold a token or a password); strings in it that cannot be a
+            secret, such as V(1) or V(-c), stay visible so they do not garble other output.
         type: list
         elements: raw
       write_files:
@@ -113,6 +115,8 @@ options:
           - Files to write, as in cloud-init's C(write_files) module. Each item needs an
             absolute C(path); other keys are C(content), C(source), C(owner), C(permissions),
             C(encoding), C(append) and C(defer).
+          - Not logged; only C(content) is treated as secret, paths, owners and permissions stay
+            visible.
         type: list
         elements: dict
       user_data:
@@ -124,8 +128,8 @@ options:
           - Any other string cloud-init understands (a C(#!) script, C(#cloud-boothook),
             C(#include), a MIME message, ...) is added as a MIME part next to the generated
             cloud-config.
-          - The value is shown in the task's arguments; give passwords through
-            O(cloud_init.password_hash) or set C(no_log) on the task.
+          - Not logged; a diff shows it by cloud-config key, with a digest in place of every value
+            that may hold a secret.
         type: raw
       meta_data:
         description:
@@ -136,5 +140,6 @@ options:
         description:
           - Vendor data, a dict (rendered as C(#cloud-config)) or a string in a format
             cloud-init understands.
+          - Not logged, shown in a diff like O(cloud_init.user_data).
         type: raw
 """

@@ -138,12 +138,12 @@ duration:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import PYCDLIB  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values, visible_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.runner import ensure_seed  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import YAML  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import CONTENT_OPTION_PATHS, cloud_init_argument_spec  # noqa: E402
 
 
 def main():
@@ -160,6 +160,7 @@ def main():
         required_if=[("state", "present", ("cloud_init",))],
     )
     module.no_log_values.update(secret_values(module.params["cloud_init"]))
+    unmask(module, visible_values(module.params["cloud_init"]), options=CONTENT_OPTION_PATHS)
     require_libraries(module, PYCDLIB, YAML)
     params = module.params
     run(module, lambda: ensure_seed(

@@ -30,12 +30,18 @@ CLOUD_INIT_OPTIONS = {
     "interface": {"type": "str"},
     "network_config": {"type": "dict"},
     "packages": {"type": "list", "elements": "raw"},
-    "runcmd": {"type": "list", "elements": "raw"},
-    "write_files": {"type": "list", "elements": "dict"},
-    "user_data": {"type": "raw"},
+    "runcmd": {"type": "list", "elements": "raw", "no_log": True},
+    "write_files": {"type": "list", "elements": "dict", "no_log": True},
+    "user_data": {"type": "raw", "no_log": True},
     "meta_data": {"type": "dict"},
-    "vendor_data": {"type": "raw"},
+    "vendor_data": {"type": "raw", "no_log": True},
 }
+
+# Free-form suboptions that can carry a join token or a password anywhere in their text: no_log,
+# so neither argument errors nor -vvv invocations show them; modules then unmask the strings in
+# them that cannot be secrets (spec.visible_values), so a "1" there does not garble the output.
+CONTENT_OPTIONS = ("runcmd", "write_files", "user_data", "vendor_data")
+CONTENT_OPTION_PATHS = tuple("cloud_init." + name for name in CONTENT_OPTIONS)
 
 # Network shorthand that network_config replaces.
 NETWORK_SHORTHAND = ("ip", "gateway", "dns", "search_domains", "interface")

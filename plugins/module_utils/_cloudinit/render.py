@@ -17,7 +17,9 @@ import base64
 import copy
 import email
 import hashlib
+import hmac
 import json
+import os
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK, mask_secrets
@@ -42,12 +44,27 @@ MAC_MATCH_ID = "primary"
 
 SUDO_RULE = "ALL=(ALL) NOPASSWD:ALL"
 
-# Keys masked at any depth when documents are shown in a diff: passwords and hashes, private
-# host keys, file contents, tokens.
+# Keys masked at any depth when documents are shown: passwords and hashes, private host keys,
+# file contents, tokens.
 SECRET_KEYS = (
     "passwd", "hashed_passwd", "plain_text_passwd", "password", "chpasswd", "ssh_keys",
     "content", "token", "secret", "private_key",
 )
+
+# Top-level cloud-config keys shown as they are in a diff (users with SECRET_KEYS masked). Any
+# other key (runcmd, bootcmd, write_files, chpasswd, whatever raw user_data adds) can carry a
+# join token or a password in free text, so a diff shows only a digest of its value: enough to
+# see which key changed, nothing of what it holds.
+SHOWN_CLOUD_CONFIG_KEYS = frozenset([
+    "hostname", "fqdn", "prefer_fqdn_over_hostname", "preserve_hostname", "manage_etc_hosts",
+    "locale", "timezone", "packages", "package_update", "package_upgrade",
+    "package_reboot_if_required", "users", "ssh_pwauth", "disable_root",
+])
+SHOWN_META_DATA_KEYS = frozenset(["instance-id", "local-hostname", "dsmode"])
+
+# Digests in diffs are keyed per process: the two sides of one diff compare, while a short
+# secret cannot be recovered from a digest by trying candidates.
+_DIGEST_KEY = os.urandom(16)
 
 # NoCloud file names, in the order they are written.
 NOCLOUD_FILES = ("meta-data", "user-data", "network-config", "vendor-data")
@@ -226,21 +243,40 @@ def render_documents(cloud_init, *, default_interface, name=None, mac_address=No
                               network_config=net_text, vendor_data=vendor)
 
 
+def digest(value):
+    """A short keyed digest of ``value`` (any JSON-able data) for a diff: ``hmac:<16 hex>``."""
+    data = value if isinstance(value, bytes) else json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return "hmac:" + hmac.new(_DIGEST_KEY, data, hashlib.sha256).hexdigest()[:16]
+
+
 def _describe(content_type, payload):
-    digest = hashlib.sha256(payload).hexdigest()
-    return "%s, %d bytes, sha256 %s" % (content_type, len(payload), digest[:16])
+    return "%s, %d bytes, %s" % (content_type, len(payload), digest(payload))
 
 
-def _masked_user_data(text):
-    """A user-data or vendor-data string as something safe to show: cloud-config documents
-    with SECRET_KEYS masked, any other part described by type, size and hash only."""
+def _shown(data, shown_keys):
+    """A parsed document with only ``shown_keys`` in clear (SECRET_KEYS masked), any other
+    key's value replaced by its digest."""
+    if not isinstance(data, dict):
+        return digest(data)
+    return {key: mask_secrets(value, SECRET_KEYS) if key in shown_keys else digest(value)
+            for key, value in data.items()}
+
+
+def _cloud_config(text, option):
+    return _shown(load_yaml(text, option=option) or {}, SHOWN_CLOUD_CONFIG_KEYS)
+
+
+def _masked_user_data(text, option):
+    """A user-data or vendor-data string as something safe to show: a cloud-config document
+    by key (SHOWN_CLOUD_CONFIG_KEYS in clear, the rest as digests), any other part described by
+    type, size and digest only."""
     if text is None:
         return None
     kind = classify_user_data(text)
     if kind == CLOUD_CONFIG_TYPE:
         try:
-            return {"cloud_config": mask_secrets(
-                load_yaml(text, option="user_data") or {}, SECRET_KEYS)}
+            return {"cloud_config": _cloud_config(text, option)}
         except GhostError:
             return {"parts": [_describe("unparsable text/cloud-config", text.encode("utf-8"))]}
     if kind != MIME_TYPE:
@@ -252,8 +288,7 @@ def _masked_user_data(text):
         payload = part.get_payload(decode=True) or b""
         if part.get_content_type() == CLOUD_CONFIG_TYPE and "cloud_config" not in shown:
             try:
-                shown["cloud_config"] = mask_secrets(
-                    load_yaml(payload.decode("utf-8"), option="user_data") or {}, SECRET_KEYS)
+                shown["cloud_config"] = _cloud_config(payload.decode("utf-8"), option)
                 continue
             except (GhostError, UnicodeDecodeError):
                 pass
@@ -264,11 +299,13 @@ def _masked_user_data(text):
 
 
 def masked_documents(documents):
-    """Documents as a dict fit for a diff or a result: meta-data and network config parsed,
-    user-data and vendor-data with secrets masked (SECRET_KEYS; scripts only described).
+    """Documents as a dict fit for a diff or a result, never holding a secret.
 
+    ``digests`` has a keyed digest of each whole document, so a diff tells which document
+    changed; network-config is shown as it is (addresses are not secret); meta-data,
+    user-data and vendor-data by key, see ``_shown`` (scripts only described).
     ``documents`` is a CloudInitDocuments or a mapping of NoCloud file names to text (as read
-    back from an ISO), so both sides of a diff are shown the same way.
+    back from an ISO or guestinfo), so both sides of a diff are shown the same way.
     """
     if isinstance(documents, CloudInitDocuments):
         texts = dict(zip(NOCLOUD_FILES, (documents.meta_data, documents.user_data,
@@ -276,18 +313,23 @@ def masked_documents(documents):
     else:
         texts = dict(documents)
 
-    def parsed(name):
+    def parsed(name, shown_keys=None):
         text = texts.get(name)
         if text is None:
             return None
         try:
-            return mask_secrets(load_yaml(text, option=name), SECRET_KEYS)
+            data = load_yaml(text, option=name)
         except GhostError:
             return MASK
+        return mask_secrets(data, SECRET_KEYS) if shown_keys is None else _shown(data, shown_keys)
 
+    names = (("meta-data", "meta_data"), ("user-data", "user_data"),
+             ("network-config", "network_config"), ("vendor-data", "vendor_data"))
     return {
-        "meta_data": parsed("meta-data"),
-        "user_data": _masked_user_data(texts.get("user-data")),
+        "meta_data": parsed("meta-data", SHOWN_META_DATA_KEYS),
+        "user_data": _masked_user_data(texts.get("user-data"), "user_data"),
         "network_config": parsed("network-config"),
-        "vendor_data": _masked_user_data(texts.get("vendor-data")),
+        "vendor_data": _masked_user_data(texts.get("vendor-data"), "vendor_data"),
+        "digests": {key: digest(texts[name].encode("utf-8"))
+                    for name, key in names if texts.get(name) is not None},
     }

@@ -22,8 +22,10 @@ import struct
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import load_yaml
+from ansible_collections.ghost.infra.plugins.module_utils._common.secrets import is_trivial, leaves
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import (
     CLOUD_INIT_OPTIONS,
+    CONTENT_OPTIONS,
     NETWORK_SHORTHAND,
 )
 
@@ -200,6 +202,24 @@ def secret_values(cloud_init):
     if isinstance(keys, str):
         keys = [keys]
     return [key for key in keys if isinstance(key, str) and looks_private(key)]
+
+
+def visible_values(cloud_init):
+    """Strings of the no_log CONTENT_OPTIONS that cannot be secrets, for modules to unmask:
+    trivial ones (``"1"``, ``"-c"``, ``"yes"``) and what write_files says besides ``content``
+    (paths, owners, permissions)."""
+    cloud_init = cloud_init or {}
+    found = set()
+    for name in CONTENT_OPTIONS:
+        value = cloud_init.get(name)
+        if name == "write_files" and isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    found.update(leaves({k: v for k, v in item.items() if k not in ("content", "source")}))
+                    found.update(v for v in leaves(item.get("content")) if is_trivial(v))
+            continue
+        found.update(v for v in leaves(value) if is_trivial(v))
+    return found
 
 
 def classify_user_data(text):

@@ -20,6 +20,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._common.errors import 
     GhostError,
     MissingLibraryError,
 )
+from ansible_collections.ghost.infra.plugins.module_utils._common.secrets import no_log_leaves
 
 
 def require_libraries(module, *imports):
@@ -27,6 +28,13 @@ def require_libraries(module, *imports):
     for imp in imports:
         if not imp.available:
             module.fail_json(msg=missing_required_lib(imp.package), exception=imp.traceback)
+
+
+def unmask(module, values, *, options):
+    """Stop masking ``values`` in the output (strings of the ``no_log`` ``options`` that cannot
+    be secrets, see _common/secrets.py), except any that another no_log option also holds."""
+    keep = no_log_leaves(module.argument_spec, module.params, skip=options)
+    module.no_log_values.difference_update(set(values) - keep)
 
 
 def run(module, action):

@@ -259,10 +259,34 @@ def test_masked_documents_hide_secrets():
     user = shown["user_data"]
     assert user["cloud_config"]["users"][0]["passwd"] == "********"
     assert user["cloud_config"]["users"][0]["ssh_authorized_keys"] == [ssh_key()]
-    assert user["parts"][0].startswith("text/x-shellscript, 25 bytes, sha256 ")
+    assert user["parts"][0].startswith("text/x-shellscript, 25 bytes, hmac:")
     assert shown["network_config"]["ethernets"]["ens192"]["addresses"] == ["192.0.2.10/24"]
     assert shown["meta_data"]["instance-id"] == out.instance_id
-    assert shown["vendor_data"] == {"cloud_config": {"chpasswd": "********"}}
+    assert shown["vendor_data"] == {"cloud_config": {"chpasswd": render.digest({"list": "root:pw-xyz"})}}
+
+
+def test_masked_documents_show_free_text_keys_as_digests():
+    # A join token in runcmd was shown by a diff that masked by key name only.
+    token = "kubeadm join 192.0.2.1:6443 --token abcdef.0123456789abcdef"
+    one = render.masked_documents(docs(dict(FULL, runcmd=[token], user_data={"bootcmd": ["x pw-1"]})))
+    two = render.masked_documents(docs(dict(FULL, runcmd=[token + "0"], user_data={"bootcmd": ["x pw-1"]})))
+    assert "abcdef" not in repr(one) and "pw-1" not in repr(one)
+    config = one["user_data"]["cloud_config"]
+    assert config["runcmd"].startswith("hmac:") and config["bootcmd"].startswith("hmac:")
+    assert config["packages"] == ["nginx"] and config["fqdn"] == "web1.lab.example"
+    # Which key and which document changed is visible; the rest compares equal.
+    assert config["runcmd"] != two["user_data"]["cloud_config"]["runcmd"]
+    assert config["bootcmd"] == two["user_data"]["cloud_config"]["bootcmd"]
+    assert one["digests"]["user_data"] != two["digests"]["user_data"]
+    assert one["digests"]["network_config"] == two["digests"]["network_config"]
+    assert sorted(one["digests"]) == ["meta_data", "network_config", "user_data", "vendor_data"]
+
+
+def test_masked_meta_data_shows_only_known_keys():
+    shown = render.masked_documents(docs(dict(FULL, meta_data={"join-secret": "s3cr3t-meta"})))
+    assert "s3cr3t-meta" not in repr(shown)
+    assert shown["meta_data"]["join-secret"].startswith("hmac:")
+    assert shown["meta_data"]["local-hostname"] == "web1"
 
 
 def test_masked_documents_from_files_match():

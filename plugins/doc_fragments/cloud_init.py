@@ -86,9 +86,10 @@ options:
       interface:
         description:
           - Name of the NIC the network settings apply to.
-          - Defaults to C(ens192) on ESXi and C(enp1s0) on libvirt and in
-            M(ghost.infra.cloud_init_seed); a module that knows the NIC's MAC address matches
-            it by MAC instead.
+          - Without it the settings apply to the first NIC, matched by its MAC address when
+            the module knows it (libvirt), else by driver (C(vmxnet3) on ESXi, C(virtio_net)
+            on libvirt), and named C(ens192) on ESXi or C(enp1s0) on libvirt with C(set-name),
+            so guests whose kernel names it otherwise (C(ens160)) get the address too.
         type: str
       network_config:
         description:

@@ -21,8 +21,9 @@ description:
     C(guestinfo.vendordata), each gzip+base64 encoded with its C(.encoding) key. The network
     config travels inside the metadata document as C(network) and C(network.encoding).
   - The same input always gives the same values, so re-applying them changes nothing.
-  - The network settings apply to the NIC named C(ens192) (the first VMXNET3 NIC of an Ubuntu
-    guest) unless O(mac_address), C(interface) or C(network_config) says otherwise.
+  - The network settings apply to the first VMXNET3 NIC (matched by driver, or by
+    O(mac_address), and named C(ens192)) unless C(interface) or C(network_config) says
+    otherwise.
 positional: _input
 options:
   _input:
@@ -86,7 +87,7 @@ from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import encode_guestinfo  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import split_name  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import DEFAULT_INTERFACES, render_documents  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import render_documents  # noqa: E402
 
 
 def cloud_init_guestinfo(data, name=None, mac_address=None):
@@ -94,7 +95,7 @@ def cloud_init_guestinfo(data, name=None, mac_address=None):
     try:
         cloud_init, name = split_name(data, name)
         documents = render_documents(cloud_init, name=name, mac_address=mac_address,
-                                     default_interface=DEFAULT_INTERFACES["esxi"])
+                                     backend="esxi")
         return encode_guestinfo(documents)
     except GhostError as exc:
         raise AnsibleFilterError("cloud_init_guestinfo: %s" % exc)

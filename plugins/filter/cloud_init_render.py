@@ -33,8 +33,8 @@ options:
     type: str
   backend:
     description:
-      - Which NIC name the network settings default to when C(interface) is not set
-        (C(ens192) for V(esxi), C(enp1s0) for V(libvirt)).
+      - Which first NIC the network settings match when C(interface) is not set: driver
+        C(vmxnet3) named C(ens192) for V(esxi), C(virtio_net) named C(enp1s0) for V(libvirt).
     type: str
     choices: [esxi, libvirt]
     default: libvirt
@@ -91,7 +91,7 @@ _value:
     network_config:
       description: The C(network-config) document, netplan version 2 (YAML).
       type: str
-      sample: "ethernets:\n  enp1s0:\n    dhcp4: true\nversion: 2\n"
+      sample: "ethernets:\n  primary:\n    dhcp4: true\n    match:\n      driver: virtio_net\n    set-name: enp1s0\nversion: 2\n"
     vendor_data:
       description: The C(vendor-data) document, or V(null) without vendor data.
       type: str
@@ -102,18 +102,18 @@ from ansible.errors import AnsibleFilterError  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import split_name  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import DEFAULT_INTERFACES, render_documents  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import BACKEND_NICS, render_documents  # noqa: E402
 
 
 def cloud_init_render(data, name=None, backend="libvirt", mac_address=None):
     """The plain documents for a ``cloud_init`` dict (see DOCUMENTATION)."""
     try:
-        if backend not in DEFAULT_INTERFACES:
-            raise GhostError("must be one of %s, got %r" % (", ".join(sorted(DEFAULT_INTERFACES)),
+        if backend not in BACKEND_NICS:
+            raise GhostError("must be one of %s, got %r" % (", ".join(sorted(BACKEND_NICS)),
                                                             backend), option="backend")
         cloud_init, name = split_name(data, name)
         documents = render_documents(cloud_init, name=name, mac_address=mac_address,
-                                     default_interface=DEFAULT_INTERFACES[backend])
+                                     backend=backend)
         return documents.as_dict()
     except GhostError as exc:
         raise AnsibleFilterError("cloud_init_render: %s" % exc)

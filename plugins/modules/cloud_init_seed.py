@@ -21,8 +21,8 @@ description:
     The same input gives the same bytes, so a re-run reports no change.
   - The file is written atomically (a temporary file in the same directory, renamed over
     O(dest)).
-  - O(cloud_init) is required when O(state=present). Its network settings apply to the NIC
-    named C(enp1s0) (the first virtio NIC of a libvirt VM) unless O(cloud_init.interface) or
+  - O(cloud_init) is required when O(state=present). Its network settings apply to the first
+    virtio NIC (matched by driver, named C(enp1s0)) unless O(cloud_init.interface) or
     O(cloud_init.network_config) says otherwise.
 author:
   - ghost.infra contributors (@ghost-infra)

@@ -35,12 +35,17 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize i
     load_yaml,
 )
 
-# Interface names the supported Ubuntu guests give their first NIC per backend
-# (VMXNET3 on ESXi, virtio-net on libvirt's q35 machine).
-DEFAULT_INTERFACES = {"esxi": "ens192", "libvirt": "enp1s0"}
+# The first NIC per backend: its kernel driver, and the name it gets (set-name) so that every
+# guest sees the same one. Matching by name alone broke on VMware hardware versions where the
+# first VMXNET3 NIC is ens160, not ens192; a match by MAC (when the backend knows it) or by
+# driver finds it on any of them.
+BACKEND_NICS = {
+    "esxi": {"driver": "vmxnet3", "name": "ens192"},
+    "libvirt": {"driver": "virtio_net", "name": "enp1s0"},
+}
 
-# The netplan id used when the backend knows the MAC and the user named no interface.
-MAC_MATCH_ID = "primary"
+# The netplan id of the first NIC when the user named no interface.
+MATCH_ID = "primary"
 
 SUDO_RULE = "ALL=(ALL) NOPASSWD:ALL"
 
@@ -133,16 +138,23 @@ def default_route(gateway):
     return "::/0" if ":" in gateway else "0.0.0.0/0"
 
 
-def network_config(opts, *, default_interface, mac_address=None):
-    """The netplan v2 document for normalized options (DHCP when no ``ip``)."""
+def network_config(opts, *, backend, mac_address=None):
+    """The netplan v2 document for normalized options (DHCP when no ``ip``).
+
+    The NIC is ``cloud_init.interface`` when given, else the backend's first NIC matched by
+    MAC, or by driver when the MAC is not known yet (ESXi assigns it at clone time), and named
+    with ``set-name``: cloud-init's own parser (Debian, RHEL) names the interface after
+    ``set-name`` or the id, so the id alone must not be what finds it.
+    """
     if opts["network_config"] is not None:
         return copy.deepcopy(opts["network_config"])
     if opts["interface"]:
         device_id, device = opts["interface"], {}
-    elif mac_address:
-        device_id, device = MAC_MATCH_ID, {"match": {"macaddress": check_mac_address(mac_address)}}
     else:
-        device_id, device = default_interface, {}
+        nic = BACKEND_NICS[backend]
+        match = ({"macaddress": check_mac_address(mac_address)} if mac_address
+                 else {"driver": nic["driver"]})
+        device_id, device = MATCH_ID, {"match": match, "set-name": nic["name"]}
     if opts["ip"]:
         device["dhcp4"] = False
         device["addresses"] = [opts["ip"]]
@@ -214,12 +226,12 @@ def _hash_instance_id(meta, user_data, network_text, vendor_data):
     return "iid-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def render_documents(cloud_init, *, default_interface, name=None, mac_address=None):
+def render_documents(cloud_init, *, backend, name=None, mac_address=None):
     """Render the ``cloud_init`` option (a dict as in CLOUD_INIT_SPEC) to CloudInitDocuments.
 
-    ``name`` is the VM name (hostname default); ``default_interface`` the backend's NIC name
-    (DEFAULT_INTERFACES); ``mac_address``, when the backend knows it, makes the network match
-    the NIC by MAC unless ``cloud_init.interface`` names it. Raises GhostError.
+    ``name`` is the VM name (hostname default); ``backend`` a key of BACKEND_NICS;
+    ``mac_address``, when the backend knows it, makes the network match the NIC by MAC (else by
+    driver) unless ``cloud_init.interface`` names it. Raises GhostError.
     """
     opts = normalize(cloud_init, name=name)
     user_data = "#cloud-config\n" + dump_yaml(cloud_config(opts))
@@ -228,7 +240,7 @@ def render_documents(cloud_init, *, default_interface, name=None, mac_address=No
     vendor = opts["vendor_data"]
     if isinstance(vendor, dict):
         vendor = "#cloud-config\n" + dump_yaml(vendor)
-    net = network_config(opts, default_interface=default_interface, mac_address=mac_address)
+    net = network_config(opts, backend=backend, mac_address=mac_address)
     net_text = dump_yaml(net)
 
     meta = {}

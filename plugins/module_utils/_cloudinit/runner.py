@@ -26,7 +26,6 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import 
     read_nocloud_iso,
 )
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import (
-    DEFAULT_INTERFACES,
     masked_documents,
     render_documents,
 )
@@ -99,7 +98,7 @@ def ensure_seed(*, dest, state="present", cloud_init=None, name=None, mode=DEFAU
 
     Returns the module result: ``changed``, ``path``, and for ``present`` ``instance_id`` and
     ``sha256``; ``diff`` when asked. The seed's network defaults to libvirt's first NIC
-    (``enp1s0``) unless ``cloud_init`` names an interface. Raises GhostError.
+    (virtio, named ``enp1s0``) unless ``cloud_init`` names an interface. Raises GhostError.
     """
     mode = parse_mode(mode)
     try:
@@ -112,7 +111,7 @@ def ensure_seed(*, dest, state="present", cloud_init=None, name=None, mode=DEFAU
                                 after={"path": dest, "state": "absent"}, path=dest)
 
         documents = render_documents(cloud_init, name=name,
-                                     default_interface=DEFAULT_INTERFACES["libvirt"])
+                                     backend="libvirt")
         data = build_nocloud_iso(documents.files())
         content_changed = current.data != data
         mode_changed = current.exists and current.mode != mode

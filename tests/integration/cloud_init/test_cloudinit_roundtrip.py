@@ -183,9 +183,8 @@ def roundtrip(tmp_path_factory):
     if not os.path.exists(SYSTEM_PYTHON):
         pytest.fail(INSTALL_HINT)
     tmp = tmp_path_factory.mktemp("cloudinit")
-    esxi = render.render_documents(CLOUD_INIT, default_interface=render.DEFAULT_INTERFACES["esxi"])
-    libvirt = render.render_documents(CLOUD_INIT,
-                                      default_interface=render.DEFAULT_INTERFACES["libvirt"])
+    esxi = render.render_documents(CLOUD_INIT, backend="esxi")
+    libvirt = render.render_documents(CLOUD_INIT, backend="libvirt")
     keys = guestinfo.encode_guestinfo(esxi)
 
     seed_dir = tmp / "nocloud" / "cloud" / "seed" / "nocloud"
@@ -193,9 +192,9 @@ def roundtrip(tmp_path_factory):
     image = iso.build_nocloud_iso(libvirt.files())
     names = extract_iso(image, str(seed_dir))
 
-    dhcp = render.render_documents({}, default_interface="ens192").network_config_dict
+    dhcp = render.render_documents({}, backend="esxi").network_config_dict
     static_no_route = json.loads(json.dumps(esxi.network_config_dict))
-    del static_no_route["ethernets"]["ens192"]["routes"]
+    del static_no_route["ethernets"]["primary"]["routes"]
     args = {
         "vmware_root": str(tmp / "vmware"),
         "nocloud_root": str(tmp / "nocloud"),
@@ -274,7 +273,7 @@ def test_nocloud_reads_the_iso_files(roundtrip):
     assert got["instance_id"] == docs.instance_id
     assert got["hostname"] == "web1"
     assert got["network_config"] == docs.network_config_dict
-    assert list(got["network_config"]["ethernets"]) == ["enp1s0"]
+    assert got["network_config"]["ethernets"]["primary"]["set-name"] == "enp1s0"
     assert got["userdata_raw"] == docs.user_data
     assert got["vendordata_raw"] == docs.vendor_data
     _check_user_data(got, docs)
@@ -283,6 +282,8 @@ def test_nocloud_reads_the_iso_files(roundtrip):
 def test_network_state_accepts_our_netplan(roundtrip):
     parsed = roundtrip["result"]["full_parse"]
     dhcp = parsed["dhcp"]["interfaces"]["ens192"]
+    # Matched by driver and named by set-name, as Debian's and RHEL's renderers will write it.
+    assert (dhcp["driver"], dhcp["mac_address"]) == ("vmxnet3", None)
     assert [subnet["type"] for subnet in dhcp["subnets"]] == ["dhcp4"]
     static = parsed["static_no_route"]["interfaces"]["ens192"]
     subnet = static["subnets"][0]
@@ -300,6 +301,6 @@ def test_network_state_accepts_our_netplan(roundtrip):
 def test_netplan_renderer_writes_our_document(roundtrip):
     written = roundtrip["result"]["netplan"]
     assert written == {"network": roundtrip["esxi"].network_config_dict}
-    device = written["network"]["ethernets"]["ens192"]
+    device = written["network"]["ethernets"]["primary"]
     assert device["routes"] == [{"to": "0.0.0.0/0", "via": "192.0.2.1"}]
     assert "gateway4" not in device

@@ -30,11 +30,11 @@ def test_filter_modules_register_names():
 def test_guestinfo_matches_module_utils_for_esxi():
     out = guestinfo_filter.cloud_init_guestinfo(CLOUD_INIT, name="web1")
     expected = guestinfo.encode_guestinfo(
-        render.render_documents(CLOUD_INIT, name="web1", default_interface="ens192"))
+        render.render_documents(CLOUD_INIT, name="web1", backend="esxi"))
     assert out == expected
     decoded = guestinfo.decode_guestinfo(out)
     assert decoded["meta_data"]["local-hostname"] == "web1"
-    assert list(decoded["network_config"]["ethernets"]) == ["ens192"]
+    assert decoded["network_config"]["ethernets"]["primary"]["match"] == {"driver": "vmxnet3"}
 
 
 def test_name_in_input_and_argument_wins():
@@ -55,9 +55,9 @@ def test_render_returns_strings_per_backend():
     assert set(out) == {"instance_id", "meta_data", "user_data", "network_config", "vendor_data"}
     assert out["vendor_data"] is None
     assert all(isinstance(out[key], str) for key in ("instance_id", "meta_data", "user_data", "network_config"))
-    assert list(yaml.safe_load(out["network_config"])["ethernets"]) == ["enp1s0"]
+    assert yaml.safe_load(out["network_config"])["ethernets"]["primary"]["set-name"] == "enp1s0"
     esxi = render_filter.cloud_init_render(CLOUD_INIT, name="web1", backend="esxi")
-    assert list(yaml.safe_load(esxi["network_config"])["ethernets"]) == ["ens192"]
+    assert yaml.safe_load(esxi["network_config"])["ethernets"]["primary"]["set-name"] == "ens192"
     assert esxi["user_data"] == out["user_data"]
 
 

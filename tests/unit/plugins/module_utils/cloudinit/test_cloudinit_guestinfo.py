@@ -23,7 +23,7 @@ CLOUD_INIT = {"hostname": "web1", "ip": "192.0.2.10/24", "gateway": "192.0.2.1",
 
 def documents(cloud_init=None):
     return render.render_documents(CLOUD_INIT if cloud_init is None else cloud_init,
-                                   default_interface="ens192")
+                                   backend="esxi")
 
 
 def plain(value):

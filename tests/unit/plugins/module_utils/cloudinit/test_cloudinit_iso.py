@@ -18,7 +18,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._common.errors import 
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import iso, render
 
 FILES = render.render_documents({"hostname": "web1", "ip": "192.0.2.10/24", "vendor_data": {"a": 1}},
-                                default_interface="enp1s0").files()
+                                backend="libvirt").files()
 
 
 def open_iso(data):

@@ -45,7 +45,7 @@ FULL = {
 
 
 def docs(cloud_init=None, **kwargs):
-    kwargs.setdefault("default_interface", "ens192")
+    kwargs.setdefault("backend", "esxi")
     return render.render_documents(FULL if cloud_init is None else cloud_init, **kwargs)
 
 
@@ -95,7 +95,7 @@ def test_deterministic_across_processes():
     """No hash randomisation or dict-order effects: a fresh interpreter gives the same bytes."""
     code = ("import json, sys; from ansible_collections.ghost.infra.plugins.module_utils._cloudinit "
             "import render; print(json.dumps(render.render_documents(json.loads(sys.argv[1]), "
-            "default_interface='ens192').as_dict(), sort_keys=True))")
+            "backend='esxi').as_dict(), sort_keys=True))")
     import json
     runs = set()
     for seed in ("1", "2"):
@@ -112,7 +112,7 @@ def test_instance_id_follows_content():
     assert docs({"hostname": "web1", "packages": ["htop"]}).instance_id != base.instance_id
     assert docs({"hostname": "web1", "ip": "192.0.2.9/24"}).instance_id != base.instance_id
     assert docs({"hostname": "web1", "vendor_data": "#!/bin/sh\n"}).instance_id != base.instance_id
-    assert docs({"hostname": "web1"}, default_interface="enp1s0").instance_id != base.instance_id
+    assert docs({"hostname": "web1"}, backend="libvirt").instance_id != base.instance_id
 
 
 def test_instance_id_explicit_and_from_meta_data():
@@ -193,7 +193,9 @@ def test_mime_boundary_is_deterministic_and_not_in_content():
 
 def test_netplan_static():
     net = yaml.safe_load(docs().network_config)
-    assert net == {"version": 2, "ethernets": {"ens192": {
+    assert net == {"version": 2, "ethernets": {"primary": {
+        "match": {"driver": "vmxnet3"},
+        "set-name": "ens192",
         "dhcp4": False,
         "addresses": ["192.0.2.10/24"],
         "routes": [{"to": "0.0.0.0/0", "via": "192.0.2.1"}],
@@ -207,24 +209,29 @@ def test_default_route_parses_in_every_cloud_init():
     assert render.default_route("192.0.2.1") == "0.0.0.0/0"
     assert render.default_route("2001:db8::1") == "::/0"
     net = yaml.safe_load(docs({"ip": "2001:db8::10/64", "gateway": "2001:db8::1"}).network_config)
-    assert net["ethernets"]["ens192"]["routes"] == [{"to": "::/0", "via": "2001:db8::1"}]
+    assert net["ethernets"]["primary"]["routes"] == [{"to": "::/0", "via": "2001:db8::1"}]
 
 
-def test_netplan_dhcp_default_interface_per_backend():
-    for backend, name in render.DEFAULT_INTERFACES.items():
-        net = yaml.safe_load(docs({}, default_interface=name).network_config)
-        assert net == {"version": 2, "ethernets": {name: {"dhcp4": True}}}, backend
+def test_netplan_dhcp_first_nic_per_backend():
+    # By driver, named with set-name: the first VMXNET3 NIC is ens160 on some hardware versions.
+    expected = {"esxi": ("vmxnet3", "ens192"), "libvirt": ("virtio_net", "enp1s0")}
+    for backend, (driver, name) in expected.items():
+        net = yaml.safe_load(docs({}, backend=backend).network_config)
+        assert net == {"version": 2, "ethernets": {"primary": {
+            "match": {"driver": driver}, "set-name": name, "dhcp4": True}}}, backend
 
 
 def test_netplan_dhcp_with_dns():
     net = yaml.safe_load(docs({"dns": ["192.0.2.53"]}).network_config)
-    assert net["ethernets"]["ens192"] == {"dhcp4": True, "nameservers": {"addresses": ["192.0.2.53"]}}
+    assert net["ethernets"]["primary"] == {"match": {"driver": "vmxnet3"}, "set-name": "ens192", "dhcp4": True,
+                                           "nameservers": {"addresses": ["192.0.2.53"]}}
 
 
 def test_netplan_match_by_mac_and_interface_override():
     net = yaml.safe_load(docs({"ip": "192.0.2.10/24"}, mac_address="00:50:56:AA:BB:CC").network_config)
     assert net["ethernets"] == {"primary": {
-        "match": {"macaddress": "00:50:56:aa:bb:cc"}, "dhcp4": False, "addresses": ["192.0.2.10/24"]}}
+        "match": {"macaddress": "00:50:56:aa:bb:cc"}, "set-name": "ens192", "dhcp4": False,
+        "addresses": ["192.0.2.10/24"]}}
     net = yaml.safe_load(docs({"interface": "eth1"}, mac_address="00:50:56:aa:bb:cc").network_config)
     assert net["ethernets"] == {"eth1": {"dhcp4": True}}
 
@@ -260,7 +267,7 @@ def test_masked_documents_hide_secrets():
     assert user["cloud_config"]["users"][0]["passwd"] == "********"
     assert user["cloud_config"]["users"][0]["ssh_authorized_keys"] == [ssh_key()]
     assert user["parts"][0].startswith("text/x-shellscript, 25 bytes, hmac:")
-    assert shown["network_config"]["ethernets"]["ens192"]["addresses"] == ["192.0.2.10/24"]
+    assert shown["network_config"]["ethernets"]["primary"]["addresses"] == ["192.0.2.10/24"]
     assert shown["meta_data"]["instance-id"] == out.instance_id
     assert shown["vendor_data"] == {"cloud_config": {"chpasswd": render.digest({"list": "root:pw-xyz"})}}
 
@@ -317,7 +324,7 @@ def test_pure_no_ansible_import():
     code = ("import sys\n"
             "from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import "
             "render, guestinfo, iso, runner, spec, argspec\n"
-            "render.render_documents({'ip': '192.0.2.10/24'}, default_interface='ens192')\n"
+            "render.render_documents({'ip': '192.0.2.10/24'}, backend='esxi')\n"
             "bad = sorted(m for m in sys.modules if m == 'ansible' or m.startswith('ansible.'))\n"
             "assert not bad, bad\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))

@@ -120,8 +120,10 @@ class Testbed:
             return [sys.executable, '-m', __package__ + '.kubevirt_standin', '--kubeconfig', self.kube.admin_kubeconfig,
                     '--ready-file', self.ready_file(name)]
         if name == 'vcluster-standin':
+            # Client certificates signed by the testbed CA, which the virtual API server accepts.
             return [sys.executable, '-m', __package__ + '.vcluster_standin', '--kubeconfig', self.kube.admin_kubeconfig,
-                    '--virtual-kubeconfig', self.kube.virtual_kubeconfig, '--ready-file', self.ready_file(name)]
+                    '--virtual-kubeconfig', self.kube.virtual_kubeconfig, '--ca-cert', self.kube.path('ca.crt'),
+                    '--ca-key', self.kube.path('ca.key'), '--ready-file', self.ready_file(name)]
         return self.kube.argv(name)
 
     def env(self, name):

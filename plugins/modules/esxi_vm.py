@@ -398,9 +398,9 @@ duration:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values, visible_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import CONTENT_OPTION_PATHS, cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.argspec import vsphere_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import PYVMOMI, VsphereClient  # noqa: E402
@@ -446,6 +446,7 @@ def main():
     })
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     module.no_log_values.update(secret_values(module.params["cloud_init"]))
+    unmask(module, visible_values(module.params["cloud_init"]), options=CONTENT_OPTION_PATHS)
     require_libraries(module, PYVMOMI)
 
     def action():

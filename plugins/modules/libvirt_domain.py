@@ -392,11 +392,11 @@ duration:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import PYCDLIB  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values, visible_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import YAML  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import CONTENT_OPTION_PATHS, cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec import libvirt_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import LIBVIRT  # noqa: E402
@@ -444,6 +444,7 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     module.no_log_values.update(secret_values(module.params["cloud_init"]))
+    unmask(module, visible_values(module.params["cloud_init"]), options=CONTENT_OPTION_PATHS)
     required = [LIBVIRT]
     if module.params["cloud_init"] is not None:
         required += [PYCDLIB, YAML]

@@ -19,7 +19,6 @@ import hashlib
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import build_nocloud_iso
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import (
-    DEFAULT_INTERFACES,
     render_documents,
 )
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt import spec
@@ -121,7 +120,7 @@ class DomainVolumes:
         if cloud_init is None:
             return None, None
         mac = nics[0]["mac"] if nics else None
-        documents = render_documents(cloud_init, default_interface=DEFAULT_INTERFACES["libvirt"],
+        documents = render_documents(cloud_init, backend="libvirt",
                                      name=self.name, mac_address=mac)
         data = build_nocloud_iso(documents.files())
         digest = hashlib.sha256(data).hexdigest()

@@ -22,7 +22,6 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo i
     encode_guestinfo,
 )
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import (
-    DEFAULT_INTERFACES,
     masked_documents,
     render_documents,
 )
@@ -37,7 +36,7 @@ def _render_cloud_init(params):
     if params.get("cloud_init") is None:
         return None, None
     documents = render_documents(params["cloud_init"], name=params["name"],
-                                 default_interface=DEFAULT_INTERFACES["esxi"])
+                                 backend="esxi")
     return documents, encode_guestinfo(documents)
 
 

@@ -186,7 +186,7 @@ def test_check_mode_creates_nothing():
     assert vm["guestinfo"] == dict.fromkeys(("guestinfo.metadata", "guestinfo.metadata.encoding",
                                              "guestinfo.userdata", "guestinfo.userdata.encoding"), MASK)
     after = result["diff"]["after"]
-    assert after["cloud_init"]["network_config"]["ethernets"]["ens192"]["addresses"] == ["192.0.2.10/24"]
+    assert after["cloud_init"]["network_config"]["ethernets"]["primary"]["addresses"] == ["192.0.2.10/24"]
     assert after["cloud_init"]["user_data"]["cloud_config"]["users"][0]["passwd"] == MASK
     assert result["diff"]["before"] == {}
     no_secrets(result, client)
@@ -209,7 +209,7 @@ def test_create_puts_guestinfo_in_the_clone_spec():
     assert extra["guestinfo.vendordata"] == "" and extra["guestinfo.vendordata.encoding"] == ""
     decoded = decode_guestinfo({k: v for k, v in extra.items() if v})
     assert decoded["meta_data"]["local-hostname"] == "web1"
-    assert decoded["network_config"]["ethernets"]["ens192"]["nameservers"]["addresses"] == ["192.0.2.53"]
+    assert decoded["network_config"]["ethernets"]["primary"]["nameservers"]["addresses"] == ["192.0.2.53"]
     assert ssh_key() in decoded["user_data"]
     assert [c[0] for c in client.writes()] == ["clone"]  # no clone-then-reconfigure
     assert result["changed"] is True
@@ -244,7 +244,7 @@ def test_changed_cloud_init_on_a_running_vm_needs_force():
     assert [c[0] for c in client.writes()] == ["shutdown", "reconfigure", "power_on"]
     assert result["vm"]["power_state"] == "poweredOn"
     decoded = decode_guestinfo(client.vms["vm-100"]["extra_config"])
-    assert decoded["network_config"]["ethernets"]["ens192"]["addresses"] == ["192.0.2.11/24"]
+    assert decoded["network_config"]["ethernets"]["primary"]["addresses"] == ["192.0.2.11/24"]
     assert any("powered off hard" in w for w in result["warnings"])
 
 

@@ -140,7 +140,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import PYCDLIB  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values, visible_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import secret_values, visible_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.runner import ensure_seed  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import YAML  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import CONTENT_OPTION_PATHS, cloud_init_argument_spec  # noqa: E402

@@ -399,7 +399,7 @@ duration:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.spec import secret_values, visible_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import secret_values, visible_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import CONTENT_OPTION_PATHS, cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.argspec import vsphere_argument_spec  # noqa: E402

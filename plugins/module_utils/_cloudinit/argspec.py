@@ -39,7 +39,7 @@ CLOUD_INIT_OPTIONS = {
 
 # Free-form suboptions that can carry a join token or a password anywhere in their text: no_log,
 # so neither argument errors nor -vvv invocations show them; modules then unmask the strings in
-# them that cannot be secrets (spec.visible_values), so a "1" there does not garble the output.
+# them that cannot be secrets (secrets.visible_values), so a "1" there does not garble the output.
 CONTENT_OPTIONS = ("runcmd", "write_files", "user_data", "vendor_data")
 CONTENT_OPTION_PATHS = tuple("cloud_init." + name for name in CONTENT_OPTIONS)
 

@@ -22,12 +22,11 @@ import struct
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import load_yaml
-from ansible_collections.ghost.infra.plugins.module_utils._common.secrets import is_trivial, leaves
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import (
     CLOUD_INIT_OPTIONS,
-    CONTENT_OPTIONS,
     NETWORK_SHORTHAND,
 )
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import looks_private
 
 PREFIX = "cloud_init"
 
@@ -47,7 +46,6 @@ SSH_KEY_TYPES = frozenset([
     "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
     "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
 ])
-_PRIVATE_MARKERS = ("PRIVATE KEY", "PuTTY-User-Key-File", "ENCRYPTED PRIVATE")
 
 # cloud-init's user-data formats, keyed by the start of the text (cloudinit/handlers), matched
 # longest first and case-insensitively after leading whitespace, as cloud-init does.
@@ -158,11 +156,6 @@ def check_domain(value, option, *, fqdn=False):
     return value
 
 
-def looks_private(key):
-    """True when ``key`` looks like a private key (PEM, OpenSSH or PuTTY) pasted by mistake."""
-    return any(marker in key for marker in _PRIVATE_MARKERS)
-
-
 def check_ssh_public_key(key, option):
     """An OpenSSH authorized_keys line: [options] type base64 [comment]. Never echoes ``key``."""
     if looks_private(key):
@@ -193,33 +186,6 @@ def check_ssh_public_key(key, option):
         "is not an SSH public key in OpenSSH format ('<type> <base64> [comment]' with a type "
         "such as ssh-ed25519 or ssh-rsa; convert other formats with 'ssh-keygen -i'); the value "
         "is not shown", option=option)
-
-
-def secret_values(cloud_init):
-    """Strings in ``cloud_init`` that must not be logged although their option is not no_log:
-    private keys pasted into ssh_authorized_keys. Modules add them to ``no_log_values``."""
-    keys = (cloud_init or {}).get("ssh_authorized_keys") or []
-    if isinstance(keys, str):
-        keys = [keys]
-    return [key for key in keys if isinstance(key, str) and looks_private(key)]
-
-
-def visible_values(cloud_init):
-    """Strings of the no_log CONTENT_OPTIONS that cannot be secrets, for modules to unmask:
-    trivial ones (``"1"``, ``"-c"``, ``"yes"``) and what write_files says besides ``content``
-    (paths, owners, permissions)."""
-    cloud_init = cloud_init or {}
-    found = set()
-    for name in CONTENT_OPTIONS:
-        value = cloud_init.get(name)
-        if name == "write_files" and isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    found.update(leaves({k: v for k, v in item.items() if k not in ("content", "source")}))
-                    found.update(v for v in leaves(item.get("content")) if is_trivial(v))
-            continue
-        found.update(v for v in leaves(value) if is_trivial(v))
-    return found
 
 
 def classify_user_data(text):

@@ -14,7 +14,7 @@ import struct
 import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import spec
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import secrets, spec
 
 PRIVATE_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
 PRIVATE_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -211,9 +211,9 @@ def test_bad_public_key_not_echoed(key, words):
 
 def test_secret_values_lists_private_keys_only():
     public = ssh_key()
-    assert spec.secret_values({"ssh_authorized_keys": [public, PRIVATE_KEY]}) == [PRIVATE_KEY]
-    assert spec.secret_values({"ssh_authorized_keys": PRIVATE_KEY}) == [PRIVATE_KEY]
-    assert spec.secret_values(None) == []
+    assert secrets.secret_values({"ssh_authorized_keys": [public, PRIVATE_KEY]}) == [PRIVATE_KEY]
+    assert secrets.secret_values({"ssh_authorized_keys": PRIVATE_KEY}) == [PRIVATE_KEY]
+    assert secrets.secret_values(None) == []
 
 
 @pytest.mark.parametrize("value", [

@@ -16,7 +16,8 @@ from ansible.module_utils.common.parameters import _list_no_log_values
 
 from ansible_collections.ghost.infra.plugins.module_utils._common import module as module_base
 from ansible_collections.ghost.infra.plugins.module_utils._common import secrets
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import argspec, spec
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import argspec
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import secrets as cloudinit_secrets
 
 SPEC = dict(argspec.cloud_init_argument_spec(), password={"type": "str", "no_log": True})
 CLOUD_INIT = {
@@ -54,7 +55,7 @@ def test_no_log_leaves_skips_the_unmasked_options():
 
 
 def test_visible_values_of_cloud_init():
-    shown = spec.visible_values(CLOUD_INIT)
+    shown = cloudinit_secrets.visible_values(CLOUD_INIT)
     assert {"1", "sh", "-c", "yes", "/etc/agent.env", "0600", "root:root"} <= shown
     for secret in ("TOKEN=s3cr3t-file", "setup --password hunter2-long",
                    "kubeadm join --token abcdef.0123456789abcdef", "echo 1"):
@@ -65,7 +66,7 @@ def test_unmask_keeps_values_another_no_log_option_holds():
     params = {"cloud_init": CLOUD_INIT, "password": "1"}
     module = types.SimpleNamespace(argument_spec=SPEC, params=params,
                                    no_log_values=_list_no_log_values(SPEC, params))
-    module_base.unmask(module, spec.visible_values(CLOUD_INIT), options=argspec.CONTENT_OPTION_PATHS)
+    module_base.unmask(module, cloudinit_secrets.visible_values(CLOUD_INIT), options=argspec.CONTENT_OPTION_PATHS)
     assert "1" in module.no_log_values  # it is also the password
     assert "-c" not in module.no_log_values and "/etc/agent.env" not in module.no_log_values
     assert {"TOKEN=s3cr3t-file", "setup --password hunter2-long", "$6$salt$hash"} <= module.no_log_values

@@ -110,7 +110,9 @@ class SshRunner:
             self._options += ["-o", "UserKnownHostsFile=%s" % known_hosts_file]
         if private_key_file:
             self._options += ["-i", private_key_file, "-o", "IdentitiesOnly=yes"]
-        self._options += [host, "--"]
+        # "--" ends ssh's options: a host name beginning with "-" (``-oProxyCommand=...``) is
+        # then a host name, never an option; the first argument after the host is the command.
+        self._options += ["--", host]
 
     def argv(self, command):
         binary = self._ssh_binary or shutil.which("ssh")

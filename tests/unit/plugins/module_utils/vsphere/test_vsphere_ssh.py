@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import shutil
+
 import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
@@ -86,10 +88,33 @@ def test_ssh_argv_is_batch_mode_with_key_and_host_key_checking():
     for option in ("BatchMode=yes", "StrictHostKeyChecking=yes", "UserKnownHostsFile=/k/kh", "-i /k/id",
                    "IdentitiesOnly=yes", "-p 2222", "-l root", "ConnectTimeout="):
         assert option in joined
-    assert argv[-3:] == ["esxi1", "--", "vim-cmd vmsvc/getallvms"]
+    assert argv[-3:] == ["--", "esxi1", "vim-cmd vmsvc/getallvms"]
     relaxed = ssh.SshRunner(host="h", host_key_checking="accept-new", ssh_binary="ssh").argv("x")
     assert "StrictHostKeyChecking=accept-new" in relaxed
     assert "-i" not in relaxed
+
+
+@pytest.mark.parametrize("host", ["-oProxyCommand=touch /tmp/pwned", "-F/dev/null", "--", "-"])
+def test_ssh_argv_never_reads_the_host_as_an_option(host):
+    """Everything ssh parses as options comes before "--"; the host is the one argument after
+    it, then the command."""
+    argv = ssh.SshRunner(host=host, user="-oProxyCommand=x", ssh_binary="ssh").argv("vim-cmd x")
+    end = argv.index("--")
+    assert argv[end + 1:] == [host, "vim-cmd x"]
+    assert host not in argv[1:end]
+    # The user name is the value of -l, not an option of its own.
+    assert argv[argv.index("-l") + 1] == "-oProxyCommand=x"
+
+
+@pytest.mark.skipif(not shutil.which("ssh"), reason="needs the OpenSSH client")
+def test_a_host_that_looks_like_an_option_runs_nothing(tmp_path):
+    """The real ssh client: a host ``-oProxyCommand=...`` must not run the proxy command (it
+    did when the host came before "--": ssh took it as an option and the command as the host)."""
+    marker = tmp_path / "proxy-command-ran"
+    runner = ssh.SshRunner(host="-oProxyCommand=touch %s" % marker, known_hosts_file=str(tmp_path / "kh"))
+    with pytest.raises(GhostError):
+        runner.run("true")
+    assert not marker.exists()
 
 
 class FakeHost:

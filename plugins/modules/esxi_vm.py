@@ -19,6 +19,9 @@ description:
     the vSphere API (pyVmomi).
   - The cloud-init keys go into the extraConfig of the clone spec, so the first boot already
     sees them; there is no clone-then-reconfigure window.
+  - A new VM is cloned powered off, then powered on when O(state) asks for it. When the power-on
+    fails, the task fails saying that the VM was created and did not power on; a re-run finds
+    the VM and powers it on.
   - Reads the inventory with one PropertyCollector call and the VM's state with another,
     whatever the size of the inventory.
   - VMs this module creates carry the extraConfig key C(ghost.infra.managed=true). It deletes

@@ -54,6 +54,7 @@ VM_PROPERTIES = (
     "guest.net", "guest.toolsRunningStatus", "datastore", "resourcePool",
     "snapshot.currentSnapshot",
 )
+TASK_PROPERTIES = ("info.state", "info.error", "info.result")
 
 
 class ApiUnreachableError(GhostError):
@@ -305,15 +306,24 @@ class VsphereClient:
 
     # -- changes ------------------------------------------------------------------------------
 
+    def _task_info(self, what, task):
+        """``{"info.state", "info.error", "info.result"}`` of a task, plain, in ONE
+        RetrievePropertiesEx: soapxml reads any fault, also one pyVmomi has no type for."""
+        pc = PYVMOMI.require().vmodl.query.PropertyCollector
+        props = [pc.PropertySpec(type=PYVMOMI.require().vim.Task, pathSet=list(TASK_PROPERTIES), all=False)]
+        found = list(self._retrieve(what, [pc.ObjectSpec(obj=task, skip=False)], props))
+        return found[0][1] if found else {}
+
     def _wait_task(self, task, what, timeout=3600):
-        """Wait for a task; return its result or raise GhostError with the fault."""
+        """Wait for a task; return its result (plain: a MoRef for a new VM) or raise GhostError
+        with the fault."""
         delay, deadline = 0.05, time.monotonic() + timeout
         while True:
-            info = self._call(what, lambda: task.info)
-            if info.state == "success":
-                return info.result
-            if info.state == "error":
-                raise GhostError("%s: %s" % (what, _fault_text(info.error) if info.error else "the task failed"))
+            info = self._task_info(what, task)
+            if info.get("info.state") == "success":
+                return info.get("info.result")
+            if info.get("info.state") == "error":
+                raise GhostError("%s: %s" % (what, records.fault_text(info.get("info.error"))))
             if time.monotonic() > deadline:
                 raise GhostError("%s: the task did not finish within %s seconds" % (what, timeout))
             time.sleep(delay)
@@ -368,13 +378,16 @@ class VsphereClient:
 
     def clone(self, request):
         """Clone ``request["template"]`` (spec.clone_request) with the guestinfo keys in the
-        clone spec's extraConfig, so the first boot sees them. Returns the new VM's moid."""
+        clone spec's extraConfig, so the first boot sees them. Returns the new VM's moid.
+
+        The clone stays powered off: with ``powerOn`` in the clone spec a failed power-on fails
+        the clone task although the VM exists, and the caller could not tell the two apart."""
         vim = PYVMOMI.require().vim
         what = "Failed to clone VM '%s'" % request["name"]
         location = vim.vm.RelocateSpec(pool=self._ref("ResourcePool", request["pool"]))
         if request.get("datastore"):
             location.datastore = self._ref("Datastore", request["datastore"])
-        spec = vim.vm.CloneSpec(location=location, powerOn=bool(request["power_on"]), template=False,
+        spec = vim.vm.CloneSpec(location=location, powerOn=False, template=False,
                                 config=self._config_spec(request["template"], request))
         if request.get("linked_clone"):
             location.diskMoveType = "createNewChildDiskBacking"
@@ -382,7 +395,7 @@ class VsphereClient:
         source = self._ref("VirtualMachine", request["template"])
         task = self._call(what, source.CloneVM_Task, folder=self._ref("Folder", request["folder"]),
                           name=request["name"], spec=spec)
-        return vmomi_internals.moid_of(self._wait_task(task, what))
+        return records.moid_of(self._wait_task(task, what))
 
     def _vm_task(self, what, moid, start):
         """Start a task with ``start(vm)`` on VM ``moid`` and wait for it to finish."""

@@ -85,6 +85,24 @@ def moid_of(ref):
     return ref or None
 
 
+def fault_text(error):
+    """A task's ``info.error`` (a plain LocalizedMethodFault) as ``FaultName: message``, with
+    the message of the fault's cause when there is one (a power-on fault names its reason
+    there)."""
+    if not isinstance(error, dict):
+        return "the task failed"
+    fault = error.get("fault") if isinstance(error.get("fault"), dict) else {}
+    name = fault.get("_type") or "the task failed"
+    texts = [fault.get("msg") or error.get("localizedMessage")]
+    texts += [m.get("message") for m in as_list(fault.get("faultMessage")) if isinstance(m, dict)]
+    cause = fault.get("faultCause")
+    if isinstance(cause, dict):
+        texts.append(cause.get("localizedMessage") or fault_text(cause))
+    # A message that only names the fault type (vcsim's "*types.InvalidState") says nothing.
+    texts = [t for t in texts if t and not t.endswith(name) and t != "the task failed"]
+    return "%s: %s" % (name, "; ".join(texts)) if texts else name
+
+
 def _disk(device):
     backing = device.get("backing") or {}
     capacity = as_int(device.get("capacityInBytes"))

@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import (
@@ -46,6 +48,17 @@ def _result(*, changed, vm, diff, before, after, changes=(), warnings=()):
     if warnings:
         result["warnings"] = list(warnings)
     return result
+
+
+@contextlib.contextmanager
+def _guestinfo_hidden(*extra_configs):
+    """A GhostError raised inside comes out with the guestinfo values of ``extra_configs``
+    masked: a fault may echo what a VM holds (vcsim's power-on fault has its guestinfo)."""
+    try:
+        yield
+    except GhostError as exc:
+        raise GhostError(views.hide_guestinfo(exc.msg, *extra_configs), option=exc.option,
+                         details=exc.details) from None
 
 
 def _final_vm(client, record, *, inventory, params, warnings):
@@ -88,10 +101,26 @@ def _absent(client, record, *, inventory, params, check_mode, diff):
                                  "; ".join(reasons) + "; set force: true to delete it anyway"))
     before = views.diff_side(views.vm_view(record, inventory))
     if not check_mode:
-        if record.get("power_state") != POWERED_OFF:
-            client.power_off(record["moid"], params["name"])
-        client.destroy(record["moid"], params["name"])
+        with _guestinfo_hidden(record.get("extra_config")):
+            if record.get("power_state") != POWERED_OFF:
+                client.power_off(record["moid"], params["name"])
+            client.destroy(record["moid"], params["name"])
     return _result(changed=True, vm={}, diff=diff, before=before, after={}, changes=["state: present -> absent"])
+
+
+def _power_on_created(client, moid, name):
+    """Power on the VM just cloned. A failure says that the VM was created and stays powered
+    off, so a re-run (which finds it) powers it on: it is not a failed clone."""
+    try:
+        client.power_on(moid, name)
+    except GhostError as exc:
+        cause = str(exc)
+        prefix = failure("power on", "VM", name, "")
+        if cause.startswith(prefix):
+            cause = cause[len(prefix):]
+        raise GhostError(failure("power on", "VM", name, "it was created (%s) but did not power on: %s. It is "
+                                 "powered off; run the task again to power it on" % (moid, cause)),
+                         details={"changed": True, "vm_moid": moid})
 
 
 def _read_template(client, inventory, datacenter, params):
@@ -130,8 +159,12 @@ def _create(client, *, inventory, datacenter, params, check_mode, diff):
     if check_mode:
         return _result(changed=True, vm=predicted, diff=diff, before={}, after=after, changes=changes)
     warnings = []
-    created = {"moid": client.clone(request), "name": name, "power_state": predicted["power_state"]}
-    vm = _final_vm(client, created, inventory=inventory, params=params, warnings=warnings)
+    with _guestinfo_hidden(extra, template.get("extra_config")):
+        moid = client.clone(request)
+        if predicted["power_state"] == POWERED_ON:
+            _power_on_created(client, moid, name)
+        created = {"moid": moid, "name": name, "power_state": predicted["power_state"]}
+        vm = _final_vm(client, created, inventory=inventory, params=params, warnings=warnings)
     return _result(changed=True, vm=vm, diff=diff, before={}, after=after, changes=changes, warnings=warnings)
 
 
@@ -161,12 +194,13 @@ def _update(client, record, *, inventory, params, check_mode, diff):
         after["cloud_init"] = masked_documents(documents)
     if check_mode:
         return _result(changed=changed, vm=after_vm, diff=diff, before=before, after=after, changes=texts)
-    warnings = _apply_steps(client, record, steps=steps, reconfig=reconfig,
-                            shutdown_timeout=params.get("shutdown_timeout", 120))
-    vm = before_vm
-    if changed or params.get("wait_for_ip"):
-        vm = _final_vm(client, dict(record, power_state=final_state), inventory=inventory, params=params,
-                       warnings=warnings)
+    with _guestinfo_hidden(record.get("extra_config"), extra):
+        warnings = _apply_steps(client, record, steps=steps, reconfig=reconfig,
+                                shutdown_timeout=params.get("shutdown_timeout", 120))
+        vm = before_vm
+        if changed or params.get("wait_for_ip"):
+            vm = _final_vm(client, dict(record, power_state=final_state), inventory=inventory, params=params,
+                           warnings=warnings)
     return _result(changed=changed, vm=vm, diff=diff, before=before, after=after, changes=texts, warnings=warnings)
 
 

@@ -260,6 +260,8 @@ def clone_request(*, name, template, placement, inventory, datacenter, params, e
     compute resources, hosts, datastores and networks (client.placement()); ``params`` the
     module options (folder, resource_pool, datastore, network, cpu, memory_mb, disk_gb,
     linked_clone); ``extra_config`` every key the new VM gets (clone_extra_config()).
+    ``power_on`` only sets the predicted power state: the clone is made powered off and the
+    runner powers it on after, so a failed power-on is not taken for a failed clone.
     Raises GhostError.
     """
     folder_moid, path = lookup.resolve_folder(params.get("folder"), datacenter, inventory)
@@ -269,7 +271,6 @@ def clone_request(*, name, template, placement, inventory, datacenter, params, e
         "folder": folder_moid,
         "pool": lookup.resolve_pool(params.get("resource_pool"), template, placement),
         "datastore": lookup.resolve_datastore(params.get("datastore"), template, placement),
-        "power_on": bool(power_on),
         "linked_clone": bool(params.get("linked_clone")),
         "snapshot": None,
         "cpu": params.get("cpu"),

@@ -16,6 +16,7 @@ __metaclass__ = type
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
+from ansible_collections.ghost.infra.plugins.module_utils._common.secrets import is_trivial
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import decode_guestinfo
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render import masked_documents
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.serialize import dump_yaml
@@ -39,6 +40,16 @@ DIFF_FIELDS = ("power_state", "cpu", "memory_mb", "disks", "networks", "folder",
 def masked_guestinfo(extra_config):
     """guestinfo.* keys with every value replaced by MASK: what results and diffs show."""
     return dict.fromkeys(sorted(guestinfo_of(extra_config)), MASK)
+
+
+def hide_guestinfo(text, *extra_configs):
+    """``text`` (an error from the API) with every guestinfo value of ``extra_configs`` that
+    could be a secret (see _common/secrets.is_trivial) replaced by MASK."""
+    values = {value for extra in extra_configs for value in guestinfo_of(extra).values()
+              if value and not is_trivial(value)}
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
 
 
 def disk_view(disk):

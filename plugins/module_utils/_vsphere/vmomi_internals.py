@@ -11,8 +11,7 @@ Kept in this one file so a pyVmomi upgrade has one place to check (tested with p
   far faster than pyVmomi's per-element deserializer; raw_reads_supported() says whether
   the stub has what post() needs, otherwise the client reads through pyVmomi as usual;
 * is_a() asks pyVmomi's type registry for vSphere's type hierarchy;
-* from_pyvmomi() turns pyVmomi objects into soapxml's plain form (the slow path's answers);
-* moid_of() reads a managed object's moid.
+* from_pyvmomi() turns pyVmomi objects into soapxml's plain form (the slow path's answers).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -97,8 +96,3 @@ def from_pyvmomi(value):
     if isinstance(value, (list, tuple)):
         return [from_pyvmomi(item) for item in value]
     return value
-
-
-def moid_of(managed_object):
-    """The moid of a pyVmomi managed object (a task's result), or None."""
-    return managed_object._moId if managed_object is not None else None

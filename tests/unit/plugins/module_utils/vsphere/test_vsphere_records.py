@@ -73,3 +73,18 @@ def test_moid_of():
     assert records.moid_of(MoRef("Folder", "")) is None
     assert records.moid_of("group-3") == "group-3"
     assert records.moid_of(None) is None
+
+
+def test_fault_text():
+    # As vcsim answers a failed power-on: the reason is in the cause, the message only names the type.
+    cause = {"_type": None, "fault": {"_type": "SystemErrorFault", "reason": "docker failed"},
+             "localizedMessage": "docker failed"}
+    error = {"_type": "LocalizedMethodFault", "localizedMessage": "*types.MissingPowerOnConfiguration",
+             "fault": {"_type": "MissingPowerOnConfiguration", "faultCause": cause}}
+    assert records.fault_text(error) == "MissingPowerOnConfiguration: docker failed"
+    # As vCenter answers: a message of its own.
+    error = {"_type": "LocalizedMethodFault", "localizedMessage": "The operation is not allowed in the current state.",
+             "fault": {"_type": "InvalidState"}}
+    assert records.fault_text(error) == "InvalidState: The operation is not allowed in the current state."
+    assert records.fault_text({"fault": {"_type": "InvalidState"}}) == "InvalidState"
+    assert records.fault_text(None) == "the task failed"

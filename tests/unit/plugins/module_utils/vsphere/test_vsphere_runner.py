@@ -56,6 +56,7 @@ class FakeClient:
         self.next_id = 100
         self.closed = False
         self.ip = None
+        self.power_on_fault = None
         self.inv = {
             "datacenters": {"ha-datacenter": {"name": "ha-datacenter", "parent": "ha-folder-root", "vm_folder": "group-3"}},
             "folders": {"group-3": {"name": "vm", "parent": "ha-datacenter"}},
@@ -111,8 +112,13 @@ class FakeClient:
             disks[0]["capacity_kb"] = request["disk"]["capacity_kb"]
         self.vms[moid] = vm_record(moid, request["name"], parent=request["folder"], extra_config=extra,
                                    cpu=request["cpu"] or source["cpu"], memory_mb=request["memory_mb"] or source["memory_mb"],
-                                   disks=disks,
-                                   power_state=records.POWERED_ON if request["power_on"] else records.POWERED_OFF)
+                                   disks=disks, power_state=records.POWERED_OFF)
+        if request.get("power_on"):
+            # As vSphere does with powerOn in the clone spec: a failed power-on fails the clone
+            # task, and the VM it made stays.
+            if self.power_on_fault:
+                raise GhostError("Failed to clone VM '%s': %s" % (request["name"], self.power_on_fault))
+            self.vms[moid]["power_state"] = records.POWERED_ON
         return moid
 
     def reconfigure(self, moid, request, name):
@@ -131,6 +137,11 @@ class FakeClient:
 
     def power_on(self, moid, name):
         self.calls.append(("power_on", moid))
+        if self.power_on_fault == "echo":  # as vcsim's fault, with the VM's extraConfig in it
+            raise GhostError("Failed to power on VM '%s': MissingPowerOnConfiguration: docker create %s" % (
+                name, " ".join("--env %s=%s" % kv for kv in sorted(self.vms[moid]["extra_config"].items()))))
+        if self.power_on_fault:
+            raise GhostError("Failed to power on VM '%s': %s" % (name, self.power_on_fault))
         self.vms[moid]["power_state"] = records.POWERED_ON
 
     def power_off(self, moid, name):
@@ -201,7 +212,7 @@ def test_create_puts_guestinfo_in_the_clone_spec():
     clones = [c[1] for c in client.calls if c[0] == "clone"]
     assert len(clones) == 1
     request = clones[0]
-    assert request["power_on"] is True
+    assert "power_on" not in request  # cloned powered off, then powered on
     assert request["pool"] == "pool-1" and request["datastore"] == "datastore-1" and request["folder"] == "group-3"
     extra = request["extra_config"]
     assert extra[records.MANAGED_KEY] == "true"
@@ -211,11 +222,67 @@ def test_create_puts_guestinfo_in_the_clone_spec():
     assert decoded["meta_data"]["local-hostname"] == "web1"
     assert decoded["network_config"]["ethernets"]["primary"]["nameservers"]["addresses"] == ["192.0.2.53"]
     assert ssh_key() in decoded["user_data"]
-    assert [c[0] for c in client.writes()] == ["clone"]  # no clone-then-reconfigure
+    assert [c[0] for c in client.writes()] == ["clone", "power_on"]  # no clone-then-reconfigure
     assert result["changed"] is True
     assert result["vm"]["moid"] == "vm-100"
     assert result["vm"]["managed"] is True
     no_secrets(result, client)
+
+
+def test_power_on_failure_after_the_clone_says_so_and_a_rerun_converges():
+    client = FakeClient()
+    client.power_on_fault = "InvalidState: the host is in maintenance mode"
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params())
+    msg = str(err.value)
+    assert msg.startswith("Failed to power on VM 'web1': it was created (vm-100) but did not power on: "
+                          "InvalidState: the host is in maintenance mode.")
+    assert "clone" not in msg.lower()
+    assert "run the task again" in msg
+    assert err.value.details == {"changed": True, "vm_moid": "vm-100"}
+    assert client.vms["vm-100"]["power_state"] == records.POWERED_OFF
+    # While the cause lasts, a re-run finds the VM (no second clone) and fails to power it on.
+    client.calls = []
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params())
+    assert str(err.value) == "Failed to power on VM 'web1': InvalidState: the host is in maintenance mode"
+    assert [c[0] for c in client.writes()] == ["power_on"]
+    # Once it is gone, the re-run powers the VM on, and the next one changes nothing.
+    client.power_on_fault = None
+    client.calls = []
+    result = runner.ensure_vm(client, params(), diff=True)
+    assert result["changed"] is True
+    assert result["changes"] == ["power_state: poweredOff -> poweredOn"]
+    assert result["vm"]["moid"] == "vm-100" and result["vm"]["power_state"] == records.POWERED_ON
+    assert [c[0] for c in client.writes()] == ["power_on"]
+    assert runner.ensure_vm(client, params())["changed"] is False
+    assert sorted(r["name"] for r in client.vms.values()) == ["legacy", "tmpl", "web1"]
+
+
+def test_a_fault_that_echoes_guestinfo_shows_none_of_it():
+    client = FakeClient()
+    client.power_on_fault = "echo"
+    task = params(guestinfo={"token": "raw-guestinfo-secret-0b1c", "debug": "1"})
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, task)
+    message = str(err.value)
+    assert "--env guestinfo.userdata=%s " % MASK in message
+    assert "--env guestinfo.debug=1 " in message  # nothing to hide in a trivial value
+    for key, value in client.vms["vm-100"]["extra_config"].items():
+        if key.startswith("guestinfo.") and len(value) > 3:
+            assert value not in message, key
+    # The same when the VM exists (update).
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, task)
+    assert "raw-guestinfo-secret-0b1c" not in str(err.value) and "guestinfo.token=%s" % MASK in str(err.value)
+
+
+def test_a_new_vm_left_powered_off_is_not_powered_on():
+    client = FakeClient()
+    client.power_on_fault = "must not be called"
+    result = runner.ensure_vm(client, params(state="present"))
+    assert [c[0] for c in client.writes()] == ["clone"]
+    assert result["vm"]["power_state"] == records.POWERED_OFF
 
 
 def test_rerun_is_unchanged_with_two_reads():

@@ -353,7 +353,7 @@ def test_clone_request_defaults_follow_the_template():
     request, predicted = clone()
     assert request == {
         "template": "vm-3", "name": "web9", "folder": "group-3", "pool": "resgroup-34",
-        "datastore": "datastore-1", "power_on": True, "linked_clone": False, "snapshot": None,
+        "datastore": "datastore-1", "linked_clone": False, "snapshot": None,
         "cpu": None, "memory_mb": None, "disk": None, "nic": None,
         "extra_config": {records.MANAGED_KEY: "true", "guestinfo.metadata": "SECRET"},
     }

@@ -15,17 +15,27 @@ version_added: 0.1.0
 description:
   - Creates a L(vCluster,https://www.vcluster.com/) virtual cluster in a namespace of a host
     Kubernetes cluster with the real C(vcluster) CLI (C(vcluster create NAME -n NAMESPACE --connect=false)),
-    waits until it is ready, and writes its kubeconfig to a private file (mode C(0600)).
+    waits until it is ready and its API server answers, and writes its kubeconfig to a private
+    file (mode C(0600)).
+  - A vcluster publishes a kubeconfig for C(https://localhost:8443), which only a port-forward
+    reaches, so O(state=present) needs to know how its API server is reached from the host
+    running the module, through O(expose) (the host cluster publishes it through a LoadBalancer
+    or a NodePort Service) or O(server) (a URL that reaches it), or C(exportKubeConfig.server) in
+    the chart values. Without any of them the module fails before it creates anything.
   - Upgrades it (C(vcluster create --upgrade)) only when the requested O(chart_version),
     O(values), O(values_files) or O(kubernetes_version) differ from what was installed, as
     recorded by a hash in the annotation C(ghost.infra/config-hash).
   - Keeps the vcluster's lifetime on the host cluster, as annotations on its StatefulSet or
     Deployment (the object C(vcluster list) reads) C(ghost.infra/created-at),
     C(ghost.infra/ttl) and C(ghost.infra/expires-at), so every machine sees the same state and
-    M(ghost.infra.vcluster_info) can tell which vclusters have expired.
+    M(ghost.infra.vcluster_info) can tell which vclusters have expired. They are chart values
+    (C(controlPlane.statefulSet.annotations)), so helm creates the workload with them and a
+    vcluster whose CLI run failed halfway is still reaped once expired.
   - The kubeconfig is read from the Secret C(vc-NAME) the vcluster publishes (key C(config)), not
     from C(vcluster connect --print), which can hang or print extra lines.
-  - Deletes it with C(vcluster delete) and removes the local kubeconfig when O(state=absent).
+  - Deletes it with C(vcluster delete) and removes the local kubeconfig when O(state=absent); a
+    helm release that never got its StatefulSet (which C(vcluster delete) cannot see) is
+    removed with C(helm uninstall).
   - Connects to the host cluster like M(kubernetes.core.k8s) (same options, same C(K8S_AUTH_*)
     environment variables). The CLI has no C(--kubeconfig) flag, so it gets C(KUBECONFIG) and
     C(--context); with O(host) and credentials it gets a temporary kubeconfig (mode C(0600),
@@ -64,6 +74,7 @@ options:
       - Stored in the annotations C(ghost.infra/ttl) and C(ghost.infra/expires-at). A new value
         moves C(expires-at) (still counted from the creation time); a re-run never extends it.
         Without O(ttl) the stored TTL is kept.
+      - At most V(365d).
       - Nothing deletes an expired virtual cluster by itself; run C(playbooks/vcluster_reap.yml)
         (from cron or an AWX schedule) to delete every expired one.
     type: str
@@ -99,10 +110,12 @@ options:
     default: vcluster
   wait:
     description:
-      - Wait until the virtual cluster's pod is Ready, its kubeconfig is published and its API
-        server answers C(/version) through that kubeconfig (O(state=present)), or until its
-        workload, pods and kubeconfig Secret are gone (O(state=absent)).
-      - Without waiting, the kubeconfig is written only if it is already published.
+      - Wait until the virtual cluster's pod is Ready, its kubeconfig is published, an exposed
+        Service has an address (O(expose)) and its API server answers C(/version) through the
+        exported kubeconfig (O(state=present)), or until its workload, pods and kubeconfig
+        Secret are gone (O(state=absent)).
+      - Without waiting, the kubeconfig is written only if it is already published (and, with
+        O(expose), the Service already has an address).
     type: bool
     default: true
   wait_timeout:
@@ -112,21 +125,45 @@ options:
     default: 300
   kubeconfig_dest:
     description:
-      - Where to write the virtual cluster's kubeconfig (mode C(0600); a missing folder is
+      - Where to write the virtual cluster's kubeconfig (mode C(0600); missing folders are
         created with mode C(0700)); removed when O(state=absent).
-      - Defaults to C(~/.ghost/kubeconfigs/NAME.yaml) on the host running the module.
+      - Defaults to C(~/.ghost/kubeconfigs/NAMESPACE/NAME.yaml) on the host running the module,
+        so vclusters of the same name in different namespaces never share a file.
     type: path
   server:
     description:
-      - API server URL written into the exported kubeconfig instead of the one the vcluster
-        published (by default C(https://localhost:8443), reachable only through a port
-        forward), such as the address of an ingress, a LoadBalancer or a NodePort.
+      - URL at which the virtual cluster's API server is reached from the host running the
+        module (and wherever the kubeconfig is used), such as the address of an ingress with
+        TLS passthrough, a DNS name of a load balancer, or C(https://NAME.NAMESPACE.svc) for a
+        controller inside the host cluster.
+      - Set as the chart value C(exportKubeConfig.server), so the vcluster publishes it in its
+        own kubeconfig, and its host added to C(controlPlane.proxy.extraSANs), so the
+        vcluster's certificate is valid for it; written into the exported kubeconfig.
+      - One of O(server), O(expose) or C(exportKubeConfig.server) in the values is required
+        with O(state=present).
     type: str
+  expose:
+    description:
+      - Publish the virtual cluster's API server through its Service, as C(vcluster create
+        --expose) does (chart value C(controlPlane.service.spec.type)), and write the address
+        into the exported kubeconfig, as C(vcluster connect) finds it.
+      - V(loadbalancer) - a LoadBalancer Service; the address is its load balancer's hostname
+        or IP (port 443). Needs a load balancer controller on the host cluster (a cloud, MetalLB,
+        k3s servicelb, ...); the module waits for the address within O(wait_timeout).
+      - V(nodeport) - a NodePort Service; the address is the host IP of the node running the
+        vcluster pod (the vcluster's certificate is valid for it) and the node port. That node
+        must be reachable from the host running the module.
+      - With O(server) too, the Service type is set and O(server) is the address.
+    type: str
+    choices: [loadbalancer, nodeport]
   return_kubeconfig:
     description:
       - Also return the kubeconfig content as RV(vcluster.kubeconfig).
       - It holds credentials, so the task result is then hidden from the output as with
         C(no_log) (a registered variable still has it).
+      - Refused under C(async), because Ansible writes an async task's result to a job file under
+        C(~/.ansible_async) that other users can read, and C(async_status) returns it
+        uncensored. Read the file at RV(vcluster.kubeconfig_path) instead.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -144,10 +181,8 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The kubeconfig content and its credentials never appear in the module's output or diff,
-    unless O(return_kubeconfig=true).
-  - Two virtual clusters with the same name in different namespaces share the default
-    O(kubeconfig_dest); give one of them another O(kubeconfig_dest).
+  - The kubeconfig content and its credentials (token, client certificate and key) never
+    appear in the module's output or diff, unless O(return_kubeconfig=true).
 seealso:
   - module: ghost.infra.vcluster_info
   - module: kubernetes.core.k8s
@@ -157,10 +192,11 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: A virtual cluster for two hours
+- name: A virtual cluster for two hours, its API server on a NodePort of the host cluster
   ghost.infra.vcluster:
     name: review-42
     ttl: 2h
+    expose: nodeport
   register: review
 
 - name: Use it
@@ -183,9 +219,10 @@ EXAMPLES = r"""
     context: lab-admin
     server: https://cks-lab.vc.example.com
 
-- name: Air-gapped host with a local chart and a host cluster reached by token
+- name: Air-gapped host with a local chart and a host cluster reached by token, on a cloud load balancer
   ghost.infra.vcluster:
     name: ci
+    expose: loadbalancer
     chart_dir: /opt/vcluster/chart
     host: https://k8s.example.com:6443
     api_key: "{{ k8s_token }}"
@@ -194,6 +231,7 @@ EXAMPLES = r"""
 - name: Hand the kubeconfig to a later task without printing it
   ghost.infra.vcluster:
     name: review-42
+    expose: nodeport
     return_kubeconfig: true
   register: review
 
@@ -249,11 +287,12 @@ vcluster:
     kubeconfig_path:
       description: The local kubeconfig file, or null when none was written.
       type: str
-      sample: /home/me/.ghost/kubeconfigs/review-42.yaml
+      sample: /home/me/.ghost/kubeconfigs/ghostcluster/review-42.yaml
     server:
-      description: The API server URL in the exported kubeconfig (O(state=present)).
+      description:
+        - The API server URL in the exported kubeconfig (O(state=present)); null when none was written.
       type: str
-      sample: https://localhost:8443
+      sample: https://192.0.2.10:31443
     kubeconfig:
       description: The kubeconfig content (with credentials).
       type: str
@@ -304,6 +343,7 @@ def main():
             "wait_timeout": {"type": "int", "default": 300},
             "kubeconfig_dest": {"type": "path"},
             "server": {"type": "str"},
+            "expose": {"type": "str", "choices": ["loadbalancer", "nodeport"]},
             "return_kubeconfig": {"type": "bool", "default": False},
         },
         action,

@@ -36,7 +36,7 @@ options:
   kubeconfig_dir:
     description:
       - Folder of the local kubeconfigs written by M(ghost.infra.vcluster), used to fill
-        RV(vclusters[].kubeconfig_path).
+        RV(vclusters[].kubeconfig_path) with C(KUBECONFIG_DIR/NAMESPACE/NAME.yaml).
       - Defaults to C(~/.ghost/kubeconfigs) on the host running the module.
     type: path
 extends_documentation_fragment:
@@ -108,9 +108,11 @@ vclusters:
       type: str
       sample: 0.30.0
     kubeconfig_path:
-      description: The local kubeconfig file written by M(ghost.infra.vcluster), or null when there is none here.
+      description:
+        - The local kubeconfig file written by M(ghost.infra.vcluster) for this vcluster
+          (C(NAMESPACE/NAME.yaml) under O(kubeconfig_dir)), or null when there is none here.
       type: str
-      sample: /home/me/.ghost/kubeconfigs/review-42.yaml
+      sample: /home/me/.ghost/kubeconfigs/ghostcluster/review-42.yaml
 duration:
   description: Seconds the module took.
   returned: always

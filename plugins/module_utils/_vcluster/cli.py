@@ -44,6 +44,7 @@ INSTALL_HINT = (
     "v0.30.0/vcluster-linux-amd64 && chmod +x /usr/local/bin/vcluster`, or `go install "
     "github.com/loft-sh/vcluster/cmd/vclusterctl@v0.30.0`) and helm, or point the "
     "vcluster_binary option at it")
+HELM_HINT = "install helm 3 (https://helm.sh/docs/intro/install/) on the host running the module, on its PATH"
 MIN_CLI_TIMEOUT = 60
 OUTPUT_TAIL_LINES = 15
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -198,18 +199,27 @@ def delete_argv(binary, name, namespace, *, wait=True, context=None):
     return argv
 
 
-def find_binary(binary, environ):
-    """Absolute path of the CLI (a name looked up on PATH, or a path); GhostError with guidance."""
+def uninstall_argv(binary, name, namespace, *, wait=True, timeout=300, context=None):
+    """`helm uninstall <name> -n <ns>`: for a vcluster release whose workload never appeared."""
+    argv = [binary, "uninstall", name, "--namespace", namespace, "--timeout", "%ds" % timeout]
+    if wait:
+        argv.append("--wait")
+    if context:
+        argv += ["--kube-context", context]
+    return argv
+
+
+def find_binary(binary, environ, *, option="vcluster_binary", label="the vcluster CLI", hint=INSTALL_HINT):
+    """Absolute path of a CLI (a name looked up on PATH, or a path); GhostError with guidance."""
     if os.sep in binary:
         path = os.path.abspath(os.path.expanduser(binary))
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
-        raise GhostError("Failed to find the vcluster CLI: %s is not an executable file; %s" % (path, INSTALL_HINT),
-                         option="vcluster_binary")
+        raise GhostError("Failed to find %s: %s is not an executable file; %s" % (label, path, hint), option=option)
     found = shutil.which(binary, path=environ.get("PATH", os.defpath))
     if not found:
-        raise GhostError("Failed to find the vcluster CLI: no '%s' on PATH (%s); %s" % (
-            binary, environ.get("PATH", ""), INSTALL_HINT), option="vcluster_binary")
+        raise GhostError("Failed to find %s: no '%s' on PATH (%s); %s" % (
+            label, binary, environ.get("PATH", ""), hint), option=option)
     return found
 
 
@@ -283,12 +293,14 @@ class VclusterCli:
             env["KUBECONFIG"] = os.pathsep.join(paths)
         return env
 
-    def run(self, args_for, what, values_documents=()):
-        """Run the CLI; ``args_for(values_paths, context)`` builds the arguments after the binary.
+    def run(self, args_for, what, values_documents=(), *, binary=None, command="vcluster"):
+        """Run the CLI (or ``binary``, named ``command`` in messages); ``args_for(values_paths, context)``
+        builds the arguments after it.
 
         ``values_documents`` (dicts) are written as values files next to the temporary
         kubeconfig. Returns the cleaned output; GhostError with the CLI's own words on failure.
         """
+        binary = binary or self.binary
         workdir = tempfile.mkdtemp(prefix="ghost-vcluster-")
         try:
             os.chmod(workdir, 0o700)
@@ -298,19 +310,20 @@ class VclusterCli:
                 path = os.path.join(workdir, "values-%d.yaml" % index)
                 _write_private(path, json.dumps(document, default=str))
                 values_paths.append(path)
-            argv = [self.binary] + args_for(values_paths, self.plan["context"])
+            argv = [binary] + args_for(values_paths, self.plan["context"])
             # The CLI refuses to run in a directory holding a "vcluster" entry: run it in ours.
             try:
                 rc, out, err = self.runner(argv, env, workdir, self.timeout)
             except TimeoutError as exc:
-                raise GhostError("%s: `vcluster %s` %s" % (what, argv[1], exc))
+                raise GhostError("%s: `%s %s` %s" % (what, command, argv[1], exc))
             except OSError as exc:
-                raise GhostError("%s: cannot run %s: %s; %s" % (what, self.binary, exc, INSTALL_HINT))
+                raise GhostError("%s: cannot run %s: %s; %s" % (what, binary, exc,
+                                                                INSTALL_HINT if command == "vcluster" else HELM_HINT))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         output = clean_output((out or "") + "\n" + (err or ""), self.secrets)
         if rc != 0:
-            raise GhostError("%s: `vcluster %s` exited with %d: %s" % (what, argv[1], rc, output or "no output"))
+            raise GhostError("%s: `%s %s` exited with %d: %s" % (what, command, argv[1], rc, output or "no output"))
         return output
 
     def create(self, name, namespace, *, upgrade=False, chart_version=None, chart_dir=None,
@@ -325,3 +338,11 @@ class VclusterCli:
         def args_for(_paths, context):
             return delete_argv(self.binary, name, namespace, wait=wait, context=context)[1:]
         return self.run(args_for, what or "Failed to delete vcluster '%s/%s'" % (namespace, name))
+
+    def uninstall(self, name, namespace, *, wait=True, what=None):
+        """`helm uninstall` of a vcluster release that has no workload (`vcluster delete` cannot see it)."""
+        helm = find_binary("helm", self.environ, option=None, label="helm", hint=HELM_HINT)
+
+        def args_for(_paths, context):
+            return uninstall_argv(helm, name, namespace, wait=wait, timeout=self.timeout, context=context)[1:]
+        return self.run(args_for, what or "Failed to delete vcluster '%s/%s'" % (namespace, name), binary=helm, command="helm")

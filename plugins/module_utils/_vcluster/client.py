@@ -7,7 +7,8 @@
 On the Kubernetes client base (``_k8s/client.py``): namespaces, the vcluster workload (the
 StatefulSet, or the Deployment the chart uses without persistence -- what `vcluster list`
 reads, labelled ``app=vcluster`` and ``release=<name>``), its pods, Secret ``vc-<name>`` (key
-``config``: the kubeconfig the vcluster publishes) and annotation patches. Plus the
+``config``: the kubeconfig the vcluster publishes), its Service, its helm release (the release
+Secret helm keeps, which outlives a workload that was never created) and annotation patches. Plus the
 ``/version`` probe of a virtual API server with the kubernetes client and the parsing of the
 published kubeconfig. No AnsibleModule here; plain dicts out, GhostError with the API server's
 message on failure.
@@ -18,6 +19,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import gzip
+import json
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.imports import optional_import
@@ -29,6 +32,8 @@ KUBERNETES = optional_import("kubernetes")
 YAML = optional_import("yaml", "PyYAML")
 
 WORKLOAD_KINDS = ("StatefulSet", "Deployment")
+# Chart names of a vcluster release, as `vcluster create` recognises them.
+VCLUSTER_CHARTS = ("vcluster", "vcluster-k8s", "vcluster-eks", "vcluster-k3s", "vcluster-k0s")
 
 
 def secret_name(name):
@@ -47,7 +52,8 @@ def _terminating(obj):
 class VclusterClient(K8sClient):
     """What the vcluster modules need from the host cluster."""
 
-    API_VERSIONS = {"StatefulSet": "apps/v1", "Deployment": "apps/v1", "Pod": "v1", "Secret": "v1", "Namespace": "v1"}
+    API_VERSIONS = {"StatefulSet": "apps/v1", "Deployment": "apps/v1", "Pod": "v1", "Secret": "v1", "Namespace": "v1",
+                    "Service": "v1"}
 
     def missing_resource(self, kind, cause):
         return GhostError("Failed to reach the host cluster API: %s" % cause)
@@ -73,6 +79,10 @@ class VclusterClient(K8sClient):
                                   "labels": {"app.kubernetes.io/managed-by": "ghost.infra"},
                                   "annotations": {spec.CREATED_BY_VCLUSTER: "true"}}}, exist_ok=True)
         return True
+
+    def delete_namespace(self, name):
+        """Delete namespace ``name`` (and all in it); True when it was there."""
+        return self.delete("Namespace", None, name)
 
     # ------------------------------------------------------------ vclusters
 
@@ -106,6 +116,27 @@ class VclusterClient(K8sClient):
             raise GhostError("Failed to read the kubeconfig of vcluster '%s/%s': Secret %s key config is not "
                              "base64 text (%s)" % (namespace, name, secret_name(name), exc))
 
+    def service(self, namespace, name):
+        """The vcluster's Service (named after it), or None."""
+        return self.get("Service", namespace, name)
+
+    def helm_release(self, namespace, name):
+        """The newest helm release ``name`` in ``namespace`` if it is a vcluster chart's, else None.
+
+        Read from the release Secrets helm keeps (labels ``owner=helm``, ``name=<release>``):
+        ``{"status": ..., "revision": int, "chart": ...}``. They outlive a helm run that failed
+        before the workload existed, which `vcluster delete` cannot see.
+        """
+        secrets = self.list("Secret", namespace, "owner=helm,name=%s" % name)
+        newest = max(secrets, key=_revision, default=None)
+        if newest is None:
+            return None
+        chart = helm_release_chart(newest)
+        if chart not in VCLUSTER_CHARTS:
+            return None  # another chart's release of the same name (or one we cannot read): not ours to touch
+        labels = newest["metadata"].get("labels") or {}
+        return {"status": labels.get("status"), "revision": _revision(newest), "chart": chart}
+
     def delete_kubeconfig_secret(self, namespace, name):
         """Delete Secret vc-<name> (it holds credentials); True when there was one."""
         return self.delete("Secret", namespace, secret_name(name))
@@ -118,6 +149,28 @@ class VclusterClient(K8sClient):
                              verb="annotate")
         patched.setdefault("kind", kind)
         return patched
+
+
+def _revision(secret):
+    try:
+        return int(((secret.get("metadata") or {}).get("labels") or {}).get("version") or 0)
+    except ValueError:
+        return 0
+
+
+def helm_release_chart(secret):
+    """The chart name in a helm release Secret (``data.release``: base64 of gzipped JSON), or None."""
+    data = ((secret or {}).get("data") or {}).get("release")
+    if not data:
+        return None
+    try:
+        payload = base64.b64decode(base64.b64decode(data))
+        if payload[:2] == b"\x1f\x8b":
+            payload = gzip.decompress(payload)
+        release = json.loads(payload.decode("utf-8"))
+        return ((release.get("chart") or {}).get("metadata") or {}).get("name")
+    except (ValueError, TypeError, OSError, AttributeError):
+        return None
 
 
 def parse_kubeconfig(text):

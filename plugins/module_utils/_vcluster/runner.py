@@ -24,7 +24,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._common.errors import 
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
 from ansible_collections.ghost.infra.plugins.module_utils._k8s.client import ref
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster import client as vclient
-from ansible_collections.ghost.infra.plugins.module_utils._vcluster import spec, store
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster import reach, removal, spec, store
 
 KIND = "vcluster"
 # How long the workload may take to show up after `vcluster create` returned (helm creates it).
@@ -46,39 +46,55 @@ def _time_source(now):
 
 # ---------------------------------------------------------------- what the chart is asked for
 
-def _digest_files(paths):
-    digests = []
+def _read_yaml(path, *, option, what):
+    """``(bytes, parsed document)`` of a YAML file; GhostError naming ``option`` when it cannot be had."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise GhostError("cannot read %s %s: %s" % (what, path, exc), option=option)
+    try:
+        return data, vclient.YAML.require().safe_load(data) or {}
+    except Exception as exc:
+        raise GhostError("cannot parse %s %s: %s" % (what, path, str(exc).splitlines()[0]), option=option)
+
+
+def _values_files(paths):
+    """``(sha256 digest, parsed document)`` of each values file, in order."""
+    found = []
     for path in paths or []:
-        try:
-            with open(path, "rb") as handle:
-                digests.append(hashlib.sha256(handle.read()).hexdigest())
-        except OSError as exc:
-            raise GhostError("cannot read values file %s: %s" % (path, exc), option="values_files")
-    return digests
+        data, document = _read_yaml(path, option="values_files", what="values file")
+        found.append((hashlib.sha256(data).hexdigest(), document))
+    return found
 
 
 def chart_dir_version(chart_dir):
     """``version`` from ``<chart_dir>/Chart.yaml``; GhostError when the folder is no chart."""
     path = os.path.join(chart_dir, "Chart.yaml")
-    try:
-        with open(path) as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise GhostError("%s is not a helm chart folder: %s" % (chart_dir, exc), option="chart_dir")
-    try:
-        data = vclient.YAML.require().safe_load(text) or {}
-    except Exception as exc:
-        raise GhostError("cannot parse %s: %s" % (path, exc), option="chart_dir")
-    return str(data.get("version") or "") or None
+    if not os.path.isfile(path):
+        raise GhostError("%s is not a helm chart folder: it has no Chart.yaml" % chart_dir, option="chart_dir")
+    unused, chart = _read_yaml(path, option="chart_dir", what="chart file")
+    return str(chart.get("version") or "") or None
 
 
-def desired_hash(options):
-    """The config hash of what the options ask of the chart."""
+def chart_request(options):
+    """What the options ask of the chart: ``{"hash", "documents", "reach"}``.
+
+    ``documents`` are the values documents for the CLI (after ``values_files``); ``reach`` the
+    values that make the vcluster reachable (``{}`` when the user's values do it, None when
+    nothing does); ``hash`` decides an upgrade.
+    """
+    files = _values_files(options.get("values_files"))
+    user_documents = [document for _digest, document in files] + ([options["values"]] if options.get("values") else [])
+    reach_values = reach.reach_values(server=options.get("server"), expose=options.get("expose"),
+                                      documents=user_documents)
     chart_version = options.get("chart_version")
     if not chart_version and options.get("chart_dir"):
         chart_version = chart_dir_version(options["chart_dir"])
-    return spec.config_hash(chart_version, options.get("values"), _digest_files(options.get("values_files")),
-                            options.get("kubernetes_version"))
+    digest = spec.config_hash(chart_version, options.get("values"), [d for d, _doc in files],
+                              options.get("kubernetes_version"), reach=reach_values)
+    documents = spec.values_documents(options.get("values"), options.get("kubernetes_version"))
+    return {"hash": digest, "documents": documents + ([reach_values] if reach_values else []), "reach": reach_values}
 
 
 # ---------------------------------------------------------------- one run
@@ -93,11 +109,12 @@ class _Run:
         self.name = options["name"]
         self.namespace = options["namespace"]
         self.ref = ref(self.namespace, self.name)
-        self.dest = spec.kubeconfig_dest(options.get("kubeconfig_dest"), self.name, home)
+        self.dest = spec.kubeconfig_dest(options.get("kubeconfig_dest"), self.name, self.namespace, home)
         self.wait = options.get("wait", True)
         self.now = _time_source(now)
         self.probe = probe
         self.deadline = api.waiter.deadline(options.get("wait_timeout") or 300)
+        self.created_namespace = False
 
     def error(self, verb, cause):
         return GhostError(failure(verb, KIND, self.ref, cause))
@@ -112,6 +129,15 @@ class _Run:
         before["config_hash"] = (workload["metadata"].get("annotations") or {}).get(spec.CONFIG_HASH)
         return workload, before
 
+    def address(self, pods):
+        """``(server, missing)``: the URL to write into the kubeconfig (None: keep the published
+        one), or what is still missing before an exposed Service has an address."""
+        if self.options.get("server"):
+            return self.options["server"], None
+        if self.options.get("expose"):
+            return reach.exposed_server(self.options["expose"], self.api.service(self.namespace, self.name), pods)
+        return None, None
+
 
 def ensure_vcluster(api, cli, options, *, check_mode=False, diff=False, now=None, home=None,
                     probe=vclient.probe_version):
@@ -125,7 +151,7 @@ def ensure_vcluster(api, cli, options, *, check_mode=False, diff=False, now=None
     now = run.now()
     workload, before = run.observe(now)
     if options.get("state", "present") == "absent":
-        return _absent(run, workload, before, check_mode=check_mode, diff=diff)
+        return removal.absent(run, workload, before, check_mode=check_mode, diff=diff)
     plan = _plan(run, workload, before, now)
     if check_mode:
         return _preview(run, workload, plan, diff=diff)
@@ -134,8 +160,14 @@ def ensure_vcluster(api, cli, options, *, check_mode=False, diff=False, now=None
 
 
 def _plan(run, workload, before, now):
-    """What the run is to change: the CLI action (create, upgrade or None) and the annotations."""
-    wanted_hash = desired_hash(run.options)
+    """What the run is to change: the CLI action (create, upgrade or None), values and annotations.
+
+    Everything that can be refused is refused here, before anything is made.
+    """
+    request = chart_request(run.options)
+    if request["reach"] is None:
+        raise run.error("create" if workload is None else "update", reach.NOT_CHOSEN)
+    release = None
     if workload is None:
         others = sorted({w["metadata"]["labels"]["release"] for w in run.api.workloads(run.namespace)} - {run.name})
         if others:
@@ -143,21 +175,23 @@ def _plan(run, workload, before, now):
                 "namespace '%s' already holds vcluster %s and vcluster allows one virtual cluster per "
                 "namespace: choose another namespace") % (run.namespace, ", ".join("'%s'" % o for o in others))),
                 option="namespace")
+        # A release left by a failed run, without its workload: `vcluster create` must upgrade it.
+        release = run.api.helm_release(run.namespace, run.name)
         action = "create"
-    elif before.get("config_hash") != wanted_hash:
+    elif before.get("config_hash") != request["hash"]:
         action = "upgrade"
     else:
         action = None
     meta = (workload or {}).get("metadata", {})
     wanted = spec.lifetime(meta.get("annotations"), meta.get("creationTimestamp"), run.options["ttl_seconds"], now)
-    wanted[spec.CONFIG_HASH] = wanted_hash
+    wanted[spec.CONFIG_HASH] = request["hash"]
     after = dict(before) if before else {"name": run.name, "namespace": run.namespace, "status": None,
                                          "chart_version": None, "expired": False}
     after.update({"created_at": wanted[spec.CREATED_AT], "ttl": wanted.get(spec.TTL),
-                  "expires_at": wanted.get(spec.EXPIRES_AT), "config_hash": wanted_hash})
+                  "expires_at": wanted.get(spec.EXPIRES_AT), "config_hash": request["hash"]})
     after["expired"] = spec.is_expired(after["expires_at"], now)
     return {"action": action, "wanted": wanted, "patch": spec.annotation_patch(meta.get("annotations"), wanted),
-            "before": before, "after": after}
+            "documents": request["documents"], "release": release, "before": before, "after": after}
 
 
 def _preview(run, workload, plan, *, diff):
@@ -166,8 +200,9 @@ def _preview(run, workload, plan, *, diff):
     secrets = []
     if not changed and workload is not None:
         text = run.api.kubeconfig_text(run.namespace, run.name)
-        if text:
-            data, secrets = _exported(text, run.options["server"])
+        server, missing = run.address(run.api.pods(run.namespace, run.name))
+        if text and not missing:
+            data, secrets = _exported(text, server)
             changed = store.needs_write(run.dest, data)
     view = spec.vcluster_view(plan["after"], kubeconfig_path=run.dest if os.path.exists(run.dest) else None)
     return _present_result(changed, plan["before"], plan["after"], view=view, diff=diff), secrets
@@ -178,9 +213,9 @@ def _install(run, workload, plan, now):
     patch = plan["patch"]
     if plan["action"]:
         if plan["action"] == "create":
-            run.api.ensure_namespace(run.namespace, run.deadline.remaining())
-        workload = _run_cli(run, plan["action"])
-        # A new workload: created-at is its creation time.
+            run.created_namespace = run.api.ensure_namespace(run.namespace, run.deadline.remaining())
+        workload = _run_cli(run, plan)
+        # A new workload: created-at is its creation time, unless the chart already set it.
         wanted = dict(plan["wanted"])
         wanted.update(spec.lifetime(workload["metadata"].get("annotations"),
                                     workload["metadata"].get("creationTimestamp"), run.options["ttl_seconds"], now))
@@ -190,31 +225,42 @@ def _install(run, workload, plan, now):
     return workload, bool(plan["action"] or patch)
 
 
-def _run_cli(run, action):
-    """`vcluster create [--upgrade]`, then the workload helm made."""
+def _run_cli(run, plan):
+    """`vcluster create [--upgrade]` with the lifetime annotations in the values, then the workload helm made.
+
+    On failure, what the CLI left behind is dealt with first (``removal.after_failed_create``).
+    """
     options = run.options
-    run.cli.create(run.name, run.namespace, upgrade=action == "upgrade", chart_version=options.get("chart_version"),
-                   chart_dir=options.get("chart_dir"), values_files=options.get("values_files") or [],
-                   values_documents=spec.values_documents(options.get("values"), options.get("kubernetes_version")),
-                   what=failure(action, KIND, run.ref, "").rstrip(": "))
+    action = plan["action"]
+    try:
+        run.cli.create(run.name, run.namespace, upgrade=action == "upgrade" or plan["release"] is not None,
+                       chart_version=options.get("chart_version"), chart_dir=options.get("chart_dir"),
+                       values_files=options.get("values_files") or [],
+                       values_documents=plan["documents"] + [spec.lifetime_values(plan["wanted"])],
+                       what=failure(action, KIND, run.ref, "").rstrip(": "))
+    except GhostError as exc:
+        raise removal.after_failed_create(run, plan["wanted"], exc)
     workload = run.api.waiter.wait(lambda: run.api.workload(run.namespace, run.name),
                                    min(WORKLOAD_APPEAR_TIMEOUT, run.deadline.remaining())).value
     if workload is None:
-        raise run.error("create", "`vcluster create` succeeded but no vcluster StatefulSet or Deployment "
-                                  "labelled app=vcluster,release=%s appeared" % run.name)
+        raise removal.after_failed_create(run, plan["wanted"], run.error(action, (
+            "`vcluster create` succeeded but no vcluster StatefulSet or Deployment labelled "
+            "app=vcluster,release=%s appeared") % run.name))
     return workload
 
 
 def _present(run, workload, before, *, changed, diff):
-    """After the install: wait until ready, export the kubeconfig, build the result."""
+    """After the install: wait until ready (and reachable), export the kubeconfig, build the result."""
     if run.wait:
         pods, text = _wait_ready(run)
+        server, missing = _wait_address(run), None
     else:
         pods, text = run.api.pods(run.namespace, run.name), run.api.kubeconfig_text(run.namespace, run.name)
+        server, missing = run.address(pods)
     exported = {"kubeconfig_path": None, "server": None}
     secrets = []
-    if text:
-        written, exported, secrets = _export(run, text)
+    if text and not missing:
+        written, exported, secrets = _export(run, text, server)
         changed = changed or written
     final = spec.summary(run.name, run.namespace, workload=workload, pods=pods, now=run.now(),
                          kubeconfig_path=exported["kubeconfig_path"])
@@ -227,6 +273,9 @@ def _present(run, workload, before, *, changed, diff):
     if not text:
         result["warnings"] = ["vcluster '%s' has not published its kubeconfig (Secret %s) yet; run again with "
                               "wait=true to write %s" % (run.ref, vclient.secret_name(run.name), run.dest)]
+    elif missing:
+        result["warnings"] = ["vcluster '%s' has no address yet (%s); run again with wait=true to write %s" % (
+            run.ref, missing, run.dest)]
     return result, secrets
 
 
@@ -254,13 +303,31 @@ def _wait_ready(run):
     return result
 
 
-def _export(run, text):
-    """Write the published kubeconfig to the store; with ``wait``, prove it reaches the virtual API.
+def _wait_address(run):
+    """The server URL for the kubeconfig, once an exposed Service has an address (None: as published)."""
+    seen = {}
+
+    def known():
+        server, seen["missing"] = run.address(run.api.pods(run.namespace, run.name))
+        return server
+
+    if not run.options.get("expose") or run.options.get("server"):
+        return run.options.get("server")
+    done, server, elapsed = run.api.waiter.wait(known, run.deadline.remaining())
+    if not done:
+        raise run.error("create", "timed out after %ds waiting for the address of its API server: %s" % (
+            round(elapsed), seen.get("missing")))
+    return server
+
+
+def _export(run, text, server):
+    """Write the published kubeconfig (``server`` written into it when given) to the store; with
+    ``wait``, prove it reaches the virtual API.
 
     Returns (whether the file was written, its path, server and -- with ``return_kubeconfig`` --
     content, the credentials to hide).
     """
-    data, secrets = _exported(text, run.options["server"])
+    data, secrets = _exported(text, server)
     kubeconfig = vclient.parse_kubeconfig(data.decode("utf-8"))
     exported = {"kubeconfig_path": run.dest, "server": (spec.kubeconfig_servers(kubeconfig) or [None])[0]}
     written = store.needs_write(run.dest, data)
@@ -289,9 +356,8 @@ def _prove_api(run, kubeconfig):
     if not done:
         servers = ", ".join(spec.kubeconfig_servers(kubeconfig)) or "no server"
         raise run.error("create", (
-            "the virtual API server at %s did not answer /version within %ds (%s); set the server "
-            "option to an address reachable from here (the vcluster Service, an ingress or a "
-            "NodePort), or exportKubeConfig.server in values") % (
+            "the virtual API server at %s did not answer /version within %ds (%s); check that this address "
+            "reaches the vcluster from here, or choose another with the server or expose option") % (
                 servers, round(elapsed), errors[-1] if errors else "no answer"))
 
 
@@ -299,7 +365,7 @@ def _exported(text, server):
     """The kubeconfig bytes to write (server rewritten when asked) and its credentials."""
     data = vclient.parse_kubeconfig(text)
     secrets = spec.kubeconfig_secrets(data)
-    if server:
+    if server and spec.kubeconfig_servers(data) != [server]:
         return vclient.dump_kubeconfig(spec.rewrite_server(data, server)).encode("utf-8"), secrets
     return text.encode("utf-8"), secrets
 
@@ -307,40 +373,6 @@ def _exported(text, server):
 def _present_result(changed, before, after, *, view, diff):
     return build_result(changed=changed, diff_enabled=diff, before=before, after=after,
                         secret_fields=("kubeconfig",), vcluster=view)
-
-
-def _absent(run, workload, before, *, check_mode, diff):
-    has_file = os.path.exists(run.dest)
-    if workload is None and not has_file:
-        return build_result(changed=False, diff_enabled=diff, before={}, after={}, vcluster={}), []
-    view = spec.absent_view(before, run.name, run.namespace, run.dest if has_file else None)
-    if check_mode:
-        return build_result(changed=True, diff_enabled=diff, before=before, after={}, vcluster=view), []
-    if workload is not None:
-        _delete(run)
-    store.remove(run.dest)
-    return build_result(changed=True, diff_enabled=diff, before=before, after={}, vcluster=view), []
-
-
-def _delete(run):
-    """`vcluster delete`; with ``wait``, until its workload and pods are gone; then its kubeconfig Secret."""
-    try:
-        run.cli.delete(run.name, run.namespace, wait=run.wait, what=failure("delete", KIND, run.ref, "").rstrip(": "))
-    except GhostError:
-        # Someone else (another reaper) may have deleted it meanwhile: fine if it is gone.
-        if run.api.workload(run.namespace, run.name) is not None:
-            raise
-    if run.wait:
-        def gone():
-            return run.api.workload(run.namespace, run.name) is None and not run.api.pods(run.namespace, run.name)
-        done, unused, elapsed = run.api.waiter.wait(gone, run.deadline.remaining())
-        if not done:
-            raise run.error("delete", "timed out after %ds waiting for its workload and pods to go away (%s)" % (
-                round(elapsed), spec.describe_pods(run.api.pods(run.namespace, run.name))))
-    # The published kubeconfig is no helm object: without an owner it would outlive the
-    # vcluster and hand stale credentials to a new vcluster of the same name.
-    if run.api.namespace(run.namespace) is not None:
-        run.api.delete_kubeconfig_secret(run.namespace, run.name)
 
 
 # ---------------------------------------------------------------- vcluster_info
@@ -354,7 +386,7 @@ def list_vclusters(api, filters, *, now=None, home=None):
     namespace = filters.get("namespace")
     now = now or _now()
     directory = filters.get("kubeconfig_dir")
-    directory = os.path.abspath(os.path.expanduser(directory)) if directory else None
+    directory = os.path.abspath(os.path.expanduser(directory)) if directory else spec.default_kubeconfig_dir(home)
     workloads = api.workloads(namespace, name)
     pods_by_release = {}
     if workloads:
@@ -366,8 +398,7 @@ def list_vclusters(api, filters, *, now=None, home=None):
     for workload in workloads:
         meta = workload["metadata"]
         release = meta["labels"]["release"]
-        path = (os.path.join(directory, "%s.yaml" % release) if directory
-                else spec.default_kubeconfig_path(release, home))
+        path = spec.kubeconfig_path(directory, meta["namespace"], release)
         found.append(spec.summary(release, meta["namespace"], workload=workload,
                                   pods=pods_by_release.get((meta["namespace"], release), []), now=now,
                                   kubeconfig_path=path if os.path.isfile(path) else None))

@@ -46,14 +46,19 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TTL_RE = re.compile(r"^(?:\d+[smhdw])+$")
 _TTL_PART_RE = re.compile(r"(\d+)([smhdw])")
+# The longest TTL: a throwaway cluster that outlives a year is a mistake (and far later dates
+# overflow datetime).
+MAX_TTL = "365d"
+MAX_TTL_SECONDS = 365 * 86400
+EXPOSE_CHOICES = ("loadbalancer", "nodeport")
 # A Service is named after the vcluster, so the name must be a DNS-1035 label (a DNS-1123 label
 # starting with a letter); helm limits release names to 53 characters.
 _NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 NAME_MAX = 53
 NAMESPACE_MAX = 63
-# Kubeconfig fields that hold credentials.
-SECRET_USER_FIELDS = ("token", "password", "client-key-data")
+# Kubeconfig fields that hold credentials (a client certificate is one with its key: hide both).
+SECRET_USER_FIELDS = ("token", "password", "client-key-data", "client-certificate-data")
 DEFAULT_NAMESPACE = "ghostcluster"
 
 
@@ -68,6 +73,8 @@ def validate_params(params):
     options["namespace"] = validate_namespace(params.get("namespace") or DEFAULT_NAMESPACE)
     options["ttl_seconds"] = parse_ttl(params.get("ttl"))
     options["server"] = validate_server(params.get("server"))
+    if params.get("expose") not in (None,) + EXPOSE_CHOICES:
+        raise GhostError("'%s' is not one of %s" % (params["expose"], ", ".join(EXPOSE_CHOICES)), option="expose")
     timeout = params.get("wait_timeout")
     if timeout is not None and timeout <= 0:
         raise GhostError("must be a positive number of seconds, not %s" % timeout, option="wait_timeout")
@@ -107,7 +114,8 @@ def validate_namespace(namespace):
 def parse_ttl(value, option="ttl"):
     """Seconds in a TTL such as ``30m``, ``2h``, ``1d`` or ``1d12h`` (units s, m, h, d, w).
 
-    ``None`` means no TTL. Zero and unit-less numbers are rejected: a TTL always says its unit.
+    ``None`` means no TTL. Zero and unit-less numbers are rejected: a TTL always says its unit;
+    so is anything longer than MAX_TTL.
     """
     if value is None:
         return None
@@ -119,6 +127,8 @@ def parse_ttl(value, option="ttl"):
     seconds = sum(int(number) * TTL_UNITS[unit] for number, unit in _TTL_PART_RE.findall(text))
     if seconds <= 0:
         raise GhostError("'%s' is not a valid TTL: it must be longer than zero" % value, option=option)
+    if seconds > MAX_TTL_SECONDS:
+        raise GhostError("'%s' is too long: a TTL is at most %s" % (value, MAX_TTL), option=option)
     return seconds
 
 
@@ -186,17 +196,28 @@ def lifetime(annotations, creation_timestamp, ttl_seconds, now):
     return out
 
 
+def lifetime_values(wanted):
+    """Chart values that put the lifetime annotations of ``wanted`` on the vcluster's workload.
+
+    Helm then creates the StatefulSet (or Deployment) with them, so a vcluster whose CLI run
+    fails or is killed halfway still carries its TTL and is reaped once expired.
+    """
+    annotations = {key: wanted[key] for key in (CREATED_AT, TTL, EXPIRES_AT) if wanted.get(key)}
+    return {"controlPlane": {"statefulSet": {"annotations": annotations}}}
+
+
 def annotation_patch(current, desired):
     """The annotations of ``desired`` whose value differs in ``current`` (empty when none)."""
     current = current or {}
     return {key: value for key, value in desired.items() if current.get(key) != value}
 
 
-def config_hash(chart_version, values, values_files_digests, kubernetes_version):
+def config_hash(chart_version, values, values_files_digests, kubernetes_version, reach=None):
     """Hash of what was asked of the chart; a different hash means `vcluster create --upgrade`.
 
     ``values_files_digests`` are SHA-256 digests of the files' contents (in order), so editing a
-    values file is a change too.
+    values file is a change too. ``reach`` are the values that make the vcluster reachable
+    (``reach.reach_values``): another server or Service type is a change.
     """
     document = {
         "chart_version": normalize_version(chart_version) or "",
@@ -204,6 +225,8 @@ def config_hash(chart_version, values, values_files_digests, kubernetes_version)
         "values_files": list(values_files_digests or []),
         "kubernetes_version": normalize_version(kubernetes_version, prefix="v") or "",
     }
+    if reach:
+        document["reach"] = reach
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
@@ -274,17 +297,31 @@ def summary(name, namespace, *, workload, pods, now, kubeconfig_path=None):
     }
 
 
-def default_kubeconfig_path(name, home=None):
-    """``~/.ghost/kubeconfigs/<name>.yaml`` (``home`` replaces ``~`` when given)."""
+def default_kubeconfig_dir(home=None):
+    """``~/.ghost/kubeconfigs`` (``home`` replaces ``~`` when given)."""
     base = home if home is not None else os.path.expanduser("~")
-    return os.path.join(base, ".ghost", "kubeconfigs", "%s.yaml" % name)
+    return os.path.join(base, ".ghost", "kubeconfigs")
 
 
-def kubeconfig_dest(dest, name, home=None):
-    """Where the kubeconfig of vcluster ``name`` goes: ``dest`` made absolute, else the default path."""
+def kubeconfig_path(directory, namespace, name):
+    """``<directory>/<namespace>/<name>.yaml``: one file per vcluster, whatever the namespace.
+
+    Namespace-qualified, so deleting vcluster ``foo`` of one namespace never removes the
+    kubeconfig of a live ``foo`` in another.
+    """
+    return os.path.join(directory, namespace, "%s.yaml" % name)
+
+
+def default_kubeconfig_path(name, namespace, home=None):
+    """``~/.ghost/kubeconfigs/<namespace>/<name>.yaml`` (``home`` replaces ``~`` when given)."""
+    return kubeconfig_path(default_kubeconfig_dir(home), namespace, name)
+
+
+def kubeconfig_dest(dest, name, namespace, home=None):
+    """Where the kubeconfig of vcluster ``namespace/name`` goes: ``dest`` made absolute, else the default path."""
     if dest:
         return os.path.abspath(os.path.expanduser(dest))
-    return default_kubeconfig_path(name, home)
+    return default_kubeconfig_path(name, namespace, home)
 
 
 def values_documents(values, kubernetes_version):

@@ -36,13 +36,35 @@ def needs_write(path, data):
     return current != data or mode != FILE_MODE
 
 
+def make_private_dirs(directory):
+    """Create ``directory`` and its missing parents, each one created here with mode 0700.
+
+    Like ``os.makedirs(exist_ok=True)``: a folder another run creates at the same moment is no
+    error (parallel first runs share ``~/.ghost/kubeconfigs``). Folders that already existed
+    keep their mode; the ones made here get 0700 whatever the umask.
+    """
+    missing = []
+    current = os.path.abspath(directory)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, DIR_MODE)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise
+            continue  # made by a parallel run, which sets its mode
+        os.chmod(folder, DIR_MODE)  # mkdir honours the umask
+
+
 def write_private(path, data):
     """Write ``data`` (bytes) to ``path`` atomically with mode 0600; create missing folders 0700."""
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, DIR_MODE)
-            os.chmod(directory, DIR_MODE)  # makedirs honours the umask
+        make_private_dirs(os.path.dirname(os.path.abspath(path)))
         files.write_atomically(path, data, FILE_MODE)
     except OSError as exc:
         raise GhostError("cannot write %s: %s" % (path, exc), option="kubeconfig_dest")

@@ -28,7 +28,7 @@ WORKLOAD = {
 POD = {"metadata": {"name": "review-42-0", "namespace": "ghostcluster",
                     "labels": {"app": "vcluster", "release": "review-42"}},
        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
-PATH = "/home/me/.ghost/kubeconfigs/review-42.yaml"
+PATH = "/home/me/.ghost/kubeconfigs/ghostcluster/review-42.yaml"
 
 
 def found():

@@ -253,3 +253,45 @@ def test_run_process_real(tmp_path):
     assert (rc, out.strip(), err) == (0, str(tmp_path), "e")
     with pytest.raises(TimeoutError):
         cli.run_process([sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), str(tmp_path), 0.5)
+
+
+# ---------------------------------------------------------------- helm uninstall (a release without workload)
+
+def test_uninstall_argv():
+    assert cli.uninstall_argv("helm", "vc", "ns", timeout=90) == [
+        "helm", "uninstall", "vc", "--namespace", "ns", "--timeout", "90s", "--wait"]
+    assert cli.uninstall_argv("helm", "vc", "ns", wait=False, context="lab")[-2:] == ["--kube-context", "lab"]
+
+
+def test_uninstall_runs_helm_with_the_same_connection(binary):
+    helm = os.path.join(os.path.dirname(binary), "helm")
+    with open(helm, "w") as handle:
+        handle.write("#!/bin/sh\nexit 0\n")
+    os.chmod(helm, 0o755)
+    runner = FakeRunner()
+    vc = make(binary, {"kubeconfig": "/home/me/kc.yaml", "context": "lab"}, runner=runner)
+    vc.uninstall("vc", "ns")
+    call = runner.calls[0]
+    assert call["argv"][:5] == [helm, "uninstall", "vc", "--namespace", "ns"]
+    assert call["argv"][-2:] == ["--kube-context", "lab"]
+    assert call["env"]["KUBECONFIG"].split(os.pathsep)[1:] == ["/home/me/kc.yaml"]
+
+
+def test_uninstall_failure_names_helm(binary):
+    helm = os.path.join(os.path.dirname(binary), "helm")
+    with open(helm, "w") as handle:
+        handle.write("#!/bin/sh\nexit 0\n")
+    os.chmod(helm, 0o755)
+    vc = make(binary, {}, runner=FakeRunner(rc=1, err="Error: uninstall: Release not loaded: vc: release: not found"))
+    with pytest.raises(GhostError) as err:
+        vc.uninstall("vc", "ns", what="Failed to delete vcluster 'ns/vc'")
+    assert str(err.value) == ("Failed to delete vcluster 'ns/vc': `helm uninstall` exited with 1: "
+                              "Error: uninstall: Release not loaded: vc: release: not found")
+
+
+def test_uninstall_without_helm(binary):
+    vc = make(binary, {})
+    with pytest.raises(GhostError) as err:
+        vc.uninstall("vc", "ns")
+    assert str(err.value).startswith("Failed to find helm: no 'helm' on PATH")
+    assert "install helm 3" in str(err.value)

@@ -69,6 +69,44 @@ def test_parse_ttl_none():
     assert spec.parse_ttl(None) is None
 
 
+@pytest.mark.parametrize("text", ["99999999d", "366d", "53w", "8761h", "9" * 40 + "s"])
+def test_parse_ttl_caps_at_the_documented_maximum(text):
+    # 99999999d used to pass here and overflow datetime later (an OverflowError traceback).
+    with pytest.raises(GhostError) as err:
+        spec.parse_ttl(text)
+    assert err.value.option == "ttl"
+    assert str(err.value) == "ttl: '%s' is too long: a TTL is at most 365d" % text
+
+
+def test_parse_ttl_accepts_the_maximum():
+    assert spec.parse_ttl(spec.MAX_TTL) == spec.MAX_TTL_SECONDS == spec.parse_ttl("52w1d")
+    created = "2025-06-01T08:00:00Z"
+    assert spec.expires_at(created, spec.MAX_TTL_SECONDS) == "2026-06-01T08:00:00Z"
+
+
+def test_validate_params_refuses_an_overflowing_ttl():
+    params = {"name": "vc", "namespace": "ns", "ttl": "99999999d"}
+    with pytest.raises(GhostError) as err:
+        spec.validate_params(params)
+    assert err.value.option == "ttl"
+
+
+def test_validate_params_checks_expose():
+    assert spec.validate_params({"name": "vc", "expose": "nodeport"})["expose"] == "nodeport"
+    with pytest.raises(GhostError) as err:
+        spec.validate_params({"name": "vc", "expose": "ingress"})
+    assert err.value.option == "expose"
+
+
+def test_lifetime_values_put_the_annotations_on_the_workload():
+    wanted = spec.lifetime({}, None, 3600, NOW)
+    wanted[spec.CONFIG_HASH] = "sha256:00"  # recorded only after a successful run, never in values
+    assert spec.lifetime_values(wanted) == {"controlPlane": {"statefulSet": {"annotations": {
+        spec.CREATED_AT: "2025-06-01T08:00:00Z", spec.TTL: "1h", spec.EXPIRES_AT: "2025-06-01T09:00:00Z"}}}}
+    assert spec.lifetime_values(spec.lifetime({}, None, None, NOW)) == {"controlPlane": {"statefulSet": {
+        "annotations": {spec.CREATED_AT: "2025-06-01T08:00:00Z"}}}}
+
+
 @pytest.mark.parametrize("seconds,text", [(1800, "30m"), (7200, "2h"), (86400, "1d"), (5400, "1h30m"),
                                           (129600, "1d12h"), (61, "1m1s"), (604800, "7d")])
 def test_format_ttl(seconds, text):
@@ -147,8 +185,11 @@ def test_config_hash_is_stable_and_sensitive():
         spec.config_hash("0.30.0", {"a": {"b": 2, "c": [1, 2]}}, ["d1"], "v1.33.4"),
         spec.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d2"], "v1.33.4"),
         spec.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.34.0"),
+        spec.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.33.4", reach={"x": 1}),
     ):
         assert other != base
+    # No values of its own to reach the vcluster (the user's values do it): the hash of before.
+    assert spec.config_hash("0.30.0", {"a": {"b": 1, "c": [1, 2]}}, ["d1"], "v1.33.4", reach={}) == base
 
 
 def test_kubernetes_version_values():
@@ -204,8 +245,11 @@ def test_summary_without_annotations_uses_creation_time():
     assert out["ttl"] is None and out["expires_at"] is None and out["expired"] is False
 
 
-def test_default_kubeconfig_path():
-    assert spec.default_kubeconfig_path("vc", home="/home/me") == "/home/me/.ghost/kubeconfigs/vc.yaml"
+def test_default_kubeconfig_path_is_namespace_qualified():
+    assert spec.default_kubeconfig_path("vc", "ns-a", home="/home/me") == "/home/me/.ghost/kubeconfigs/ns-a/vc.yaml"
+    assert spec.default_kubeconfig_path("vc", "ns-a") != spec.default_kubeconfig_path("vc", "ns-b")
+    assert spec.kubeconfig_dest(None, "vc", "ns-b", home="/h") == "/h/.ghost/kubeconfigs/ns-b/vc.yaml"
+    assert spec.kubeconfig_dest("/tmp/x.yaml", "vc", "ns-b", home="/h") == "/tmp/x.yaml"
 
 
 @pytest.mark.parametrize("server", ["https://vc.example.com", "https://10.0.0.1:31443/", "http://127.0.0.1:8080/prefix"])
@@ -237,5 +281,6 @@ def test_rewrite_server_copies():
 
 
 def test_kubeconfig_secrets():
-    assert sorted(spec.kubeconfig_secrets(KUBECONFIG)) == ["S0VZ", "tok-123"]
+    # A real vcluster authenticates with a client certificate: certificate and key are hidden.
+    assert sorted(spec.kubeconfig_secrets(KUBECONFIG)) == ["Q0VSVA==", "S0VZ", "tok-123"]
     assert spec.kubeconfig_secrets({}) == []

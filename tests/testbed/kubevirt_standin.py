@@ -10,19 +10,27 @@ Plays KubeVirt's part for what the collection uses, following KubeVirt's own con
 - VirtualMachine ``spec.runStrategy`` (Always/RerunOnFailure/Once start, Halted stops, Manual
   leaves it) or legacy ``spec.running`` creates/deletes the VirtualMachineInstance and keeps
   ``status.printableStatus`` (Stopped/Starting/Running/Stopping), ``ready``, ``created`` and the
-  Ready condition. A VMI becomes Running on the fake node shortly after creation.
+  Ready condition. A VMI becomes Running on the fake node shortly after creation. Like a real
+  one, a VMI carries the finalizer ``foregroundDeleteVirtualMachine``: once deleted it lingers
+  (the VM ``Stopping``) until its guest has shut down, here at once unless told otherwise, and at
+  most ``spec.terminationGracePeriodSeconds`` (default 30, KubeVirt's) after the deletion.
 - VirtualMachineSnapshot: InProgress (source locked through ``status.snapshotInProgress``) ->
   Succeeded with ``readyToUse``, Ready/Progressing conditions, ``indications`` (Online +
   NoGuestAgent for a running VM), ``creationTime``, ``sourceUID`` and a
   VirtualMachineSnapshotContent (owned by the snapshot) holding the VM's spec; Failed with a
   Failure condition and ``status.error`` when told to fail or past ``spec.failureDeadline``.
-- VirtualMachineRestore: refused while the VM has a VMI, per ``spec.targetReadinessPolicy``
+- VirtualMachineRestore: refused while the VM has a VMI (also one shutting down), per ``spec.targetReadinessPolicy``
   (FailImmediate, WaitEventually, StopTarget, default WaitGracePeriod); otherwise puts the
   snapshot's spec back (the VM keeps its current run strategy), marks it with
   ``restore.kubevirt.io/lastRestoreUID`` and completes with ``restoreTime``.
 
 Test knobs: annotations ``standin.ghost.infra/fail: <message>`` and
-``standin.ghost.infra/delay-seconds: N`` on a snapshot or restore; ConfigMap ``kubevirt-standin``
+``standin.ghost.infra/delay-seconds: N`` on a snapshot or restore; on a VirtualMachine,
+``standin.ghost.infra/stop-delay-seconds: N`` (its guest takes N seconds to shut down, bounded
+by the grace period) and ``standin.ghost.infra/restore-requires-halted: "true"`` (an older
+KubeVirt: its restore admission webhook refuses a restore of this VM unless its run strategy is
+Halted; a controller cannot refuse a create, so the restore fails at once with the webhook's
+message instead); ConfigMap ``kubevirt-standin``
 in namespace ``kubevirt`` with keys ``failSnapshots``, ``failRestores`` (messages),
 ``delaySeconds``, ``restoreGracePeriodSeconds`` (default 300, KubeVirt's) and
 ``vmStartSeconds`` (default 1).
@@ -38,10 +46,11 @@ import argparse
 import copy
 import hashlib
 import re
+import time
 
 import kubernetes
 
-from .standin_common import LOG, RELIST_SECONDS, Runtime, age, api_client, now_iso, setup_logging
+from .standin_common import LOG, RELIST_SECONDS, Runtime, age, api_client, now_iso, parse_time, setup_logging
 
 KV = ('kubevirt.io', 'v1')
 SNAP = ('snapshot.kubevirt.io', 'v1beta1')
@@ -57,6 +66,10 @@ CONFIG_NAME = 'kubevirt-standin'
 FAIL_ANNOTATION = 'standin.ghost.infra/fail'
 DELAY_ANNOTATION = 'standin.ghost.infra/delay-seconds'
 LAST_RESTORE_ANNOTATION = 'restore.kubevirt.io/lastRestoreUID'
+STOP_DELAY_ANNOTATION = 'standin.ghost.infra/stop-delay-seconds'
+REQUIRES_HALTED_ANNOTATION = 'standin.ghost.infra/restore-requires-halted'
+VMI_FINALIZER = 'foregroundDeleteVirtualMachine'   # KubeVirt's VirtualMachineInstanceFinalizer
+DEFAULT_TERMINATION_GRACE = 30.0                   # KubeVirt's DefaultGracePeriodSeconds
 NODE_NAME = 'kwok-node-0'
 DEFAULT_DEADLINE = 300.0       # KubeVirt's DefaultFailureDeadline
 DEFAULT_GRACE_PERIOD = 300.0   # KubeVirt's DefaultGracePeriod for WaitGracePeriod restores
@@ -251,6 +264,7 @@ class Standin:
         body = {
             'apiVersion': 'kubevirt.io/v1', 'kind': 'VirtualMachineInstance',
             'metadata': {'name': meta['name'], 'namespace': meta['namespace'], 'labels': labels, 'annotations': annotations,
+                         'finalizers': [VMI_FINALIZER],
                          'ownerReferences': [{'apiVersion': 'kubevirt.io/v1', 'kind': 'VirtualMachine', 'name': meta['name'],
                                               'uid': meta['uid'], 'controller': True, 'blockOwnerDeletion': True}]},
             'spec': copy.deepcopy(template.get('spec') or {}),
@@ -267,8 +281,10 @@ class Standin:
 
     def reconcile_vmi(self, ns, name):
         vmi = self.get('vmi', ns, name)
-        if vmi is None or vmi['metadata'].get('deletionTimestamp'):
+        if vmi is None:
             return None
+        if vmi['metadata'].get('deletionTimestamp'):
+            return self._shut_down(vmi)
         status = vmi.get('status') or {}
         if status.get('phase') == 'Running':
             return None
@@ -287,6 +303,31 @@ class Standin:
                 {'phase': 'Scheduled', 'phaseTransitionTimestamp': now_iso()}, {'phase': 'Running', 'phaseTransitionTimestamp': now_iso()}],
             'conditions': [condition('Ready', True, ''), condition('LiveMigratable', False, 'DisksNotLiveMigratable', 'stand-in')],
         })
+        return None
+
+    def _shut_down(self, vmi):
+        """virt-handler's part in a VMI's deletion: the guest shuts down, then the finalizer goes."""
+        meta = vmi['metadata']
+        if VMI_FINALIZER not in (meta.get('finalizers') or []):
+            return None
+        vm = self.get('vm', meta['namespace'], meta['name'])
+        try:
+            delay = float(((vm or {}).get('metadata', {}).get('annotations') or {}).get(STOP_DELAY_ANNOTATION) or 0)
+        except ValueError:
+            delay = 0.0
+        grace = (vmi.get('spec') or {}).get('terminationGracePeriodSeconds')
+        delay = min(delay, float(DEFAULT_TERMINATION_GRACE if grace is None else grace))
+        remaining = delay - (time.time() - parse_time(meta['deletionTimestamp']))
+        if remaining > 0:
+            return min(remaining, POLL * 5)
+        finalizers = [f for f in meta['finalizers'] if f != VMI_FINALIZER]
+        try:
+            self.patch('vmi', vmi, {'metadata': {'finalizers': finalizers, 'resourceVersion': meta['resourceVersion']}})
+        except kubernetes.client.rest.ApiException as exc:
+            if exc.status == 409:
+                return 0  # changed meanwhile: read it again
+            if exc.status != 404:
+                raise
         return None
 
     # --- VirtualMachineSnapshot --------------------------------------------------------------
@@ -419,6 +460,8 @@ class Standin:
         if status.get('complete') or any(c.get('type') == 'Failure' and c.get('status') == 'True' for c in status.get('conditions') or []):
             self._done_restore(vm, name)
             return None
+        if not status and vm is not None and self._refused_by_older_kubevirt(restore, vm):
+            return None
         if not status:
             self.patch_status('restore', restore, {'complete': False, 'conditions': [
                 condition('Progressing', True, 'Initializing VirtualMachineRestore'), condition('Ready', False, 'Initializing VirtualMachineRestore')]})
@@ -470,6 +513,21 @@ class Standin:
             'conditions': set_conditions(status.get('conditions'), condition('Progressing', False, 'Operation complete'),
                                          condition('Ready', True, 'Operation complete'))})
         return None
+
+    def _refused_by_older_kubevirt(self, restore, vm):
+        """What older KubeVirt's VMRestoreAdmitter refuses: a target whose run strategy is not Halted."""
+        if str((vm['metadata'].get('annotations') or {}).get(REQUIRES_HALTED_ANNOTATION)).lower() != 'true':
+            return False
+        if run_strategy(vm) == 'Halted':
+            return False
+        name = vm['metadata']['name']
+        cause = ('VirtualMachine "%s" is not stopped' % name if (vm.get('spec') or {}).get('running')
+                 else 'VirtualMachine "%s" run strategy has to be Halted' % name)
+        message = 'admission webhook "virtualmachinerestore-validator.snapshot.kubevirt.io" denied the request: %s' % cause
+        self.patch_status('restore', restore, {'complete': False, 'conditions': [
+            condition('Progressing', False, 'Operation failed'), condition('Failure', True, message, message),
+            condition('Ready', False, 'Operation failed')]})
+        return True
 
     @staticmethod
     def _restore_id(restore):

@@ -122,7 +122,9 @@ options:
         C(vmware-rpctool "info-get guestinfo.<key>")), as a dict of key to string value.
         Keys without the C(guestinfo.) prefix get it.
       - The keys O(cloud_init) writes may not be set here.
-      - Values are never shown in results, diffs or logs.
+      - Values are never shown in results, diffs or logs. Values that cannot be secrets (such
+        as V(1), V(true) or V(0600)) are not masked where they appear elsewhere in the output,
+        so they do not garble unrelated values such as an IP address.
     type: dict
   wait_for_ip:
     description:
@@ -402,12 +404,12 @@ duration:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import secret_values, visible_values  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import CONTENT_OPTION_PATHS, cloud_init_argument_spec  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import secret_values  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.argspec import vsphere_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import PYVMOMI, VsphereClient  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere.spec import STATES, check_params  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.spec import STATES, UNMASKED_OPTIONS, check_params, visible_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.ssh import SshRunner, VimCmd  # noqa: E402
 
 
@@ -449,7 +451,7 @@ def main():
     })
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     module.no_log_values.update(secret_values(module.params["cloud_init"]))
-    unmask(module, visible_values(module.params["cloud_init"]), options=CONTENT_OPTION_PATHS)
+    unmask(module, visible_values(module.params), options=UNMASKED_OPTIONS)
     require_libraries(module, PYVMOMI)
 
     def action():

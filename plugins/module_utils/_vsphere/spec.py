@@ -16,6 +16,9 @@ __metaclass__ = type
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
+from ansible_collections.ghost.infra.plugins.module_utils._common.secrets import is_trivial, leaves
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import CONTENT_OPTION_PATHS
+from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import visible_values as visible_cloud_init
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import lookup, views
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records import (
     GUESTINFO_PREFIX,
@@ -29,6 +32,20 @@ from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records impor
 )
 
 STATES = ("present", "poweredon", "poweredoff", "restarted", "absent")
+
+# The free-form no_log options of esxi_vm whose strings that cannot be secrets are unmasked.
+UNMASKED_OPTIONS = CONTENT_OPTION_PATHS + ("guestinfo",)
+
+
+def visible_values(params):
+    """Strings of UNMASKED_OPTIONS that cannot be secrets, for esxi_vm to unmask (see
+    _common/module.unmask): cloud_init's (_cloudinit/secrets.visible_values) and the trivial
+    ``guestinfo`` values (``"1"``, ``"true"``, ``"0600"``), so they do not garble unrelated
+    output such as an IP address; never a string that a guestinfo value holds as a secret."""
+    guestinfo = set(leaves(params.get("guestinfo")))
+    secret = {value for value in guestinfo if not is_trivial(value)}
+    shown = set(visible_cloud_init(params.get("cloud_init"))) | (guestinfo - secret)
+    return shown - secret
 
 
 def check_params(params):

@@ -285,6 +285,44 @@ def test_a_new_vm_left_powered_off_is_not_powered_on():
     assert result["vm"]["power_state"] == records.POWERED_OFF
 
 
+CONTENT_SECRETS = {"runcmd": "runcmd-secret-3f9a", "write_files": "files-secret-8c2e", "user_data": "user-secret-51d7",
+                   "vendor_data": "vendor-secret-a6b0", "guestinfo": "raw-guestinfo-secret-0b1c"}
+
+
+def with_content(**extra):
+    cloud_init = dict(CLOUD_INIT, runcmd=["kubeadm join --token %s" % CONTENT_SECRETS["runcmd"], "1"],
+                      write_files=[{"path": "/etc/agent.env", "content": "TOKEN=%s" % CONTENT_SECRETS["write_files"]}],
+                      user_data={"bootcmd": [["sh", "-c", "echo %s" % CONTENT_SECRETS["user_data"]]]},
+                      vendor_data="#cloud-config\nruncmd: [echo %s]\n" % CONTENT_SECRETS["vendor_data"])
+    return params(cloud_init=cloud_init, guestinfo={"token": CONTENT_SECRETS["guestinfo"], "debug": "1"}, **extra)
+
+
+def test_results_and_diffs_show_no_content():
+    """Every result and diff path (views, change texts, SECRET_FIELDS, the cloud-init documents)
+    of create, update and info, with secrets in each free-form field and in guestinfo."""
+    client = FakeClient()
+    results = [runner.ensure_vm(client, with_content(), check_mode=True, diff=True),
+               runner.ensure_vm(client, with_content(), diff=True)]
+    first = copy.deepcopy(client.vms["vm-100"]["extra_config"])
+    changed = with_content(force=True)
+    changed["cloud_init"]["runcmd"] = ["kubeadm join --token %s-2" % CONTENT_SECRETS["runcmd"]]
+    results.append(runner.ensure_vm(client, changed, check_mode=True, diff=True))
+    results.append(runner.ensure_vm(client, changed, diff=True))
+    results.append(runner.vm_info(client, {"name": "web1", "folder": None}))
+    held = [v for extra in (first, client.vms["vm-100"]["extra_config"]) for k, v in extra.items()
+            if k.startswith("guestinfo.") and len(v) > 3]
+    assert len(held) >= 6
+    for result in results:
+        text = json.dumps(result)
+        for secret in list(CONTENT_SECRETS.values()) + held + [PASSWORD_HASH]:
+            assert secret not in text
+    update = results[3]
+    assert update["diff"]["before"]["cloud_init"]["digests"]["user_data"] != \
+        update["diff"]["after"]["cloud_init"]["digests"]["user_data"]
+    assert update["diff"]["after"]["cloud_init"]["user_data"]["cloud_config"]["runcmd"].startswith("hmac:")
+    assert "guestinfo.userdata: %s (old) -> %s (new)" % (MASK, MASK) in update["changes"]
+
+
 def test_rerun_is_unchanged_with_two_reads():
     client = FakeClient()
     runner.ensure_vm(client, params())

@@ -224,7 +224,7 @@ def test_desired_run_strategy_rejects_unknown():
 
 def test_snapshot_definition():
     definition = spec.snapshot_definition("cp-snap", "lab", "cp", labels={"golden": True, "n": 1},
-                                           annotations={"note": "x"}, failure_deadline=600)
+                                          annotations={"note": "x"}, failure_deadline=600)
     assert definition == {
         "apiVersion": "snapshot.kubevirt.io/v1beta1",
         "kind": "VirtualMachineSnapshot",
@@ -274,7 +274,7 @@ def test_object_view_drops_status_and_server_fields():
     meta = {"name": "n", "namespace": "ns", "uid": "u", "resourceVersion": "1", "managedFields": [{}], "labels": {"a": "b"}}
     obj = {"apiVersion": "v", "kind": "K", "metadata": meta, "spec": {"x": 1}, "status": {"phase": "Succeeded"}}
     assert spec.object_view(obj) == {"apiVersion": "v", "kind": "K",
-                                      "metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}}, "spec": {"x": 1}}
+                                     "metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}}, "spec": {"x": 1}}
     assert spec.object_view(None) == {}
 
 

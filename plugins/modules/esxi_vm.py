@@ -206,7 +206,9 @@ attributes:
     support: full
     details:
       - Shows power state, size, disks, folder, the guestinfo keys (values masked) and, with
-        O(cloud_init), the decoded cloud-init documents with secrets masked.
+        O(cloud_init), the cloud-init documents the VM holds and the new ones by document and
+        key, with a keyed digest in place of every value that may hold a secret (C(runcmd),
+        C(write_files), ...), so it tells which document and key changed, never their content.
   platform:
     platforms: vmware
 notes:

@@ -173,6 +173,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details:
+      - Check mode only reads. A O(base_image) path that no storage pool lists yet is not
+        looked at (that takes a pool refresh or a temporary pool); the module warns and a
+        real run checks it.
   diff_mode:
     support: full
     details:
@@ -188,6 +192,8 @@ notes:
     C(<metadata>)).
   - If a run fails after creating volumes, it deletes them again; a new domain that cannot
     start is removed again.
+  - When two runs create the same domain at once, one defines it; the other fails with an
+    error naming the domain (run it again to converge) and deletes no volume the domain uses.
   - Guests see the first virtio NIC as C(enp1s0) (q35 machine).
 seealso:
   - module: ghost.infra.libvirt_domain_info
@@ -453,10 +459,13 @@ def main():
 
     def action():
         try:
-            return ensure_domain(client, module.params, check_mode=module.check_mode,
-                                 diff=module._diff)
+            result = ensure_domain(client, module.params, check_mode=module.check_mode,
+                                   diff=module._diff)
         finally:
             client.close()
+        for warning in result.pop("warnings", []):
+            module.warn(warning)
+        return result
 
     run(module, action)
 

@@ -17,6 +17,7 @@ import hashlib
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import (
+    AlreadyExists,
     LibvirtConnection,
     connection_broke,
     error_message,
@@ -36,6 +37,8 @@ VIR_ERR_NO_STORAGE_POOL = 49
 VIR_ERR_NO_STORAGE_VOL = 50
 VIR_ERR_OPERATION_INVALID = 55
 VIR_ERR_ARGUMENT_UNSUPPORTED = 74
+VIR_ERR_STORAGE_VOL_EXIST = 90
+VIR_DOMAIN_RUNNING = 1
 
 UPLOAD_CHUNK = 256 * 1024
 PROBE_ATTEMPTS = 40
@@ -102,13 +105,30 @@ class LibvirtClient(LibvirtConnection):
         self._call(lambda c: failure("undefine", "domain", name, c), run, read_only=False)
 
     def start(self, name, *, paused=False):
+        """Start the domain; one that is running already (another run started it) is fine."""
         flags = self.libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
-        self._call(lambda c: failure("start", "domain", name, c),
-                   lambda conn: self._domain(conn, name).createWithFlags(flags), read_only=False)
+        self._unless_done(name, "start", lambda dom: dom.createWithFlags(flags),
+                          lambda dom: dom.isActive())
 
     def resume(self, name):
-        self._call(lambda c: failure("resume", "domain", name, c),
-                   lambda conn: self._domain(conn, name).resume(), read_only=False)
+        """Resume the domain; one that runs already is fine (libvirt reports a domain it is
+        starting as paused for a moment, so another run may have seen it paused)."""
+        self._unless_done(name, "resume", lambda dom: dom.resume(),
+                          lambda dom: dom.state()[0] == VIR_DOMAIN_RUNNING)
+
+    def _unless_done(self, name, verb, operation, done):
+        """``operation(domain)``, where libvirt's "operation invalid" is fine when ``done(domain)``
+        says the domain is where the operation would take it."""
+        libvirt = self.libvirt
+
+        def run(conn):
+            dom = self._domain(conn, name)
+            try:
+                operation(dom)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != VIR_ERR_OPERATION_INVALID or not done(dom):
+                    raise
+        self._call(lambda c: failure(verb, "domain", name, c), run, read_only=False)
 
     def suspend(self, name):
         self._call(lambda c: failure("pause", "domain", name, c),
@@ -266,14 +286,15 @@ class LibvirtClient(LibvirtConnection):
         volume["pool"] = pool
         return volume
 
-    def volume_by_path(self, path):
+    def volume_by_path(self, path, *, probe=True):
         """The parsed volume at ``path`` (with ``pool``, None for a file in no pool), or None
-        when there is no such file.
+        when libvirt does not know the file.
 
-        A file in no pool (or added after the pool's last refresh) is still described with
-        its real format and size: pools whose directory holds it are refreshed, else a
-        transient dir pool on its directory reads it and is destroyed again. Without that,
-        libvirt would take the image for raw when it becomes a backing store.
+        With ``probe`` a file in no pool (or added after the pool's last refresh) is still
+        described with its real format and size: pools whose directory holds it are refreshed,
+        else a transient dir pool on its directory reads it and is destroyed again. Without
+        that, libvirt would take the image for raw when it becomes a backing store. Without
+        ``probe`` (check mode) only what libvirt lists already is read: nothing changes.
         """
         libvirt = self.libvirt
         directory, _sep, name = path.rpartition("/")
@@ -290,7 +311,7 @@ class LibvirtClient(LibvirtConnection):
 
         def refresh_and_lookup(conn):
             found = lookup(conn)
-            if found is not None:
+            if found is not None or not probe:
                 return found
             for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
                 if (parse_pool(pool.XMLDesc(0))["path"] or "").rstrip("/") == directory.rstrip("/"):
@@ -346,10 +367,21 @@ class LibvirtClient(LibvirtConnection):
                 pass  # a transient pool goes away with libvirtd at the latest
 
     def create_volume(self, pool, name, xml):
-        """Create a volume from ``xml`` in ``pool``; returns it parsed."""
-        text = self._call(lambda c: failure("create", "volume", "%s/%s" % (pool, name), c),
-                          lambda conn: conn.storagePoolLookupByName(pool).createXML(xml, 0).XMLDesc(0),
-                          read_only=False)
+        """Create a volume from ``xml`` in ``pool``; returns it parsed. AlreadyExists when a
+        volume of that name is there (made by another run since this one looked)."""
+        libvirt = self.libvirt
+        where = "%s/%s" % (pool, name)
+
+        def run(conn):
+            try:
+                return conn.storagePoolLookupByName(pool).createXML(xml, 0).XMLDesc(0)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == VIR_ERR_STORAGE_VOL_EXIST:
+                    return None
+                raise
+        text = self._call(lambda c: failure("create", "volume", where, c), run, read_only=False)
+        if text is None:
+            raise AlreadyExists(failure("create", "volume", where, "it exists already"))
         volume = parse_volume(text)
         volume["pool"] = pool
         return volume

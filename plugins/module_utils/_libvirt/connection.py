@@ -44,6 +44,10 @@ class ConnectionLost(GhostError):
     """The connection broke during a call that changes something."""
 
 
+class AlreadyExists(GhostError):
+    """A create call found its object there already: another run made it meanwhile."""
+
+
 def error_message(exc):
     """libvirt's own message of a libvirtError."""
     text = exc.get_error_message() if hasattr(exc, "get_error_message") else None

@@ -9,6 +9,10 @@ plain option values, never the AnsibleModule. The order is: check the options, r
 once, plan (type, volumes, definition), then apply unless in check mode: volumes and
 definition, autostart, power state, restart. Everything that can be refused is refused before
 the first volume is created, and volumes created by a run that then fails are deleted again.
+
+Check mode only reads: no volume, pool refresh, temporary pool or metadata write. Two runs
+creating the same domain at once: libvirt's define of a new name is the point only one of them
+passes (the other fails naming the domain), and neither deletes a volume the domain uses.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -48,13 +52,14 @@ class DomainRun:
         self.name = params["name"]
         self.check_mode = check_mode
         self.diff = diff
-        self.volumes = DomainVolumes(client, self.name)
+        self.volumes = DomainVolumes(client, self.name, check_mode=check_mode)
         self.power = Power(client, self.name, shutdown_timeout=params.get("shutdown_timeout"),
                            wait_timeout=params.get("wait_timeout"), sleep=sleep, clock=clock)
         self.actions = []  # what was (or would be) done, for the result; changed = any
 
     def ensure(self):
-        """The module result (``changed``, ``domain``, ``actions``, and ``diff`` when asked)."""
+        """The module result (``changed``, ``domain``, ``actions``, ``diff`` when asked, and
+        ``warnings`` for the module to show)."""
         interfaces = spec.validate(self.params)
         found = self._read(self.client.domain_exists(self.name))
         if self.params["state"] == "absent":
@@ -169,11 +174,30 @@ class DomainRun:
                 new_xml = found["xml"]
             if changes:
                 action = "define" if current is None else "update definition (%s)" % ", ".join(changes)
-                self._act(action, self.client.define, self.name, new_xml)
+                self._act(action, self._define_xml, new_xml, new=current is None)
         except BaseException:
             self.volumes.rollback()
             raise
         return desired, new_xml
+
+    def _define_xml(self, xml, *, new):
+        """Define ``xml``. A new definition carries no UUID, so libvirt refuses it when a
+        domain of that name appeared since it was read: another run created it."""
+        try:
+            self.client.define(self.name, xml)
+        except GhostError as exc:
+            if not (new and self._exists_now()):
+                raise
+            raise GhostError(failure(
+                "create", "domain", self.name,
+                "another run created it while this run was creating it; run the task again to "
+                "converge (%s)" % getattr(exc, "cause", exc)), details=exc.details)
+
+    def _exists_now(self):
+        try:
+            return self.client.domain_exists(self.name)
+        except GhostError:
+            return False  # the first error is the one to report
 
     def _finish_volumes(self, plan, *, live):
         """Grow the overlay; delete the seeds the new definition replaced."""
@@ -261,6 +285,8 @@ class DomainRun:
 
     def _result(self, view, *, before=None, after=None, **extra):
         result = build_result(bool(self.actions), domain=view, actions=list(self.actions), **extra)
+        if self.volumes.warnings:
+            result["warnings"] = list(self.volumes.warnings)
         if self.diff:
             result["diff"] = make_diff(before, after)
             result["diff"]["before_header"] = "%s (%s)" % (self.name, "current definition")

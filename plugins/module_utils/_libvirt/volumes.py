@@ -7,7 +7,8 @@ ghost.infra.
 
 DomainVolumes plans through the client (base image, existing volumes) without changing
 anything, writes when the runner asks it to, and remembers the volumes it created so that a
-run that fails can delete them again.
+run that fails can delete them again, except those a domain of that name uses by then: two
+runs creating the same domain at once may share them (see DomainVolumes.rollback).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +23,9 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render impo
     render_documents,
 )
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt import spec
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import AlreadyExists
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_build import volume_xml
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import parse_domain
 
 
 def _join(directory, name):
@@ -45,19 +48,30 @@ def creation_actions(overlay_plan, seed_plan):
 
 
 class DomainVolumes:
-    """The volumes of domain ``name``, read and written through ``client``."""
+    """The volumes of domain ``name``, read and written through ``client``. ``check_mode``
+    plans without the lookups that change libvirt's state (see _base)."""
 
-    def __init__(self, client, name):
+    def __init__(self, client, name, *, check_mode=False):
         self.client = client
         self.name = name
-        self.created = []  # (pool, volume) made by this run, deleted again if it fails
+        self.check_mode = check_mode
+        self.created = []  # (pool, volume, path) made by this run, deleted again if it fails
+        self.warnings = []
 
     # -- plan (reads only) ------------------------------------------------------------
 
     def _base(self, base_image, pool_name):
         where = spec.parse_base_image(base_image, pool_name)
         if "path" in where:
-            found = self.client.volume_by_path(where["path"])
+            # A file libvirt does not list yet is found by refreshing a pool or through a
+            # temporary pool: not in check mode, which changes nothing.
+            found = self.client.volume_by_path(where["path"], probe=not self.check_mode)
+            if found is None and self.check_mode:
+                self.warnings.append(
+                    "check mode: base image %s is in no storage pool libvirt has listed, so it was "
+                    "not looked at (that needs a pool refresh or a temporary pool); a real run "
+                    "checks it" % where["path"])
+                return {"path": where["path"], "format": None, "capacity": None, "pool": None}
             if found is None:
                 raise GhostError(failure("find", "base image", where["path"],
                                          "no such file on the hypervisor of %s" % self.client.uri))
@@ -150,9 +164,15 @@ class DomainVolumes:
     def _create_overlay(self, overlay, plan):
         if plan is None or plan["create"] is None:
             return overlay
-        created = self.client.create_volume(plan["pool"], plan["name"], plan["create"])
-        self.created.append((plan["pool"], plan["name"]))
+        try:
+            created = self.client.create_volume(plan["pool"], plan["name"], plan["create"])
+        except AlreadyExists:
+            raise GhostError(failure(
+                "create", "domain", self.name,
+                "its volume %s/%s appeared while this run was creating it: another run is creating "
+                "the same domain; run the task again to converge" % (plan["pool"], plan["name"])))
         disk = dict(overlay["disk"], path=created["path"] or overlay["disk"]["path"])
+        self.created.append((plan["pool"], plan["name"], disk["path"]))
         if disk.get("backing") and not disk.get("backing_format"):
             disk["backing_format"] = created.get("backing_format")
         return {"disk": disk, "volume": dict(overlay["volume"], path=disk["path"])}
@@ -163,8 +183,13 @@ class DomainVolumes:
         if plan.get("exists"):
             self.client.delete_volume(plan["pool"], plan["name"])
         xml = volume_xml(plan["name"], fmt="raw", capacity=len(plan["data"]))
-        self.client.create_volume(plan["pool"], plan["name"], xml)
-        self.created.append((plan["pool"], plan["name"]))
+        try:
+            created = self.client.create_volume(plan["pool"], plan["name"], xml)
+        except AlreadyExists:
+            # The name is the content's digest: another run creating the same domain is
+            # writing these very bytes, and owns the volume.
+            return
+        self.created.append((plan["pool"], plan["name"], created["path"]))
         self.client.upload_volume(plan["pool"], plan["name"], plan["data"])
 
     def grow(self, plan, *, live):
@@ -176,10 +201,29 @@ class DomainVolumes:
             self.client.resize_volume(plan["pool"], plan["name"], plan["grow"])
 
     def rollback(self):
-        """Delete the volumes this run created; the error that led here is what counts."""
-        for pool, name in reversed(self.created):
+        """Delete the volumes this run created, except those the domain uses by now (another
+        run creating the same domain at once defined it with them). The error that led here
+        is what counts, so failures here are not reported; when the domain cannot be read,
+        nothing is deleted."""
+        try:
+            in_use = self._in_use()
+        except GhostError:
+            in_use = None
+        for pool, name, path in reversed(self.created):
+            if in_use is None or path in in_use or (pool, name) in in_use:
+                continue
             try:
                 self.client.delete_volume(pool, name)
             except GhostError:
                 pass  # the original error is what the user needs to see
         self.created = []
+
+    def _in_use(self):
+        """Paths and (pool, volume) pairs the domain ``name`` uses now (empty when there is
+        no such domain)."""
+        if not self.client.domain_exists(self.name):
+            return set()
+        fields = parse_domain(self.client.domain_xml(self.name, inactive=True))
+        used = {disk["path"] for disk in fields["disks"] if disk.get("path")}
+        used.update((v.get("pool"), v.get("name")) for v in fields["metadata"]["volumes"])
+        return used

@@ -156,3 +156,123 @@ def test_a_storage_enoent_is_not_a_lost_connection(server):
         client.start("enoent")
     assert err.value.cause == "inaccessible backing store volume /x: No such file or directory"
     assert client.reconnects == 0 and server.opens == 1
+
+
+# -- storage and start, with a libvirt that records what changes ---------------------------
+
+
+class StorageConn:
+    """A connection with one dir pool on /pool (holding base.qcow2, and fresh.qcow2 it has not
+    listed yet) and a domain that another run may have started; ``changes`` records every call
+    that changes libvirtd's state."""
+
+    VOLUME = "<volume><name>%s</name><target><path>%s</path><format type='qcow2'/></target></volume>"
+
+    def __init__(self):
+        self.listed = {"/pool/base.qcow2"}
+        self.files = {"/pool/base.qcow2", "/pool/fresh.qcow2", "/images/other.qcow2"}
+        self.changes = []
+        self.running = False
+
+    def isAlive(self):
+        return 1
+
+    def close(self):
+        pass
+
+    def _volume(self, path):
+        return types.SimpleNamespace(
+            XMLDesc=lambda flags: self.VOLUME % (path.rpartition("/")[2], path),
+            storagePoolLookupByVolume=lambda: types.SimpleNamespace(name=lambda: "ghost"))
+
+    def storageVolLookupByPath(self, path):
+        if path not in self.listed:
+            raise LibvirtError("Storage volume not found: no storage vol with matching path", 50, domain=18)
+        return self._volume(path)
+
+    def listAllStoragePools(self, flags):
+        def refresh(flags):
+            self.changes.append(("refresh", "ghost"))
+            self.listed.update(p for p in self.files if p.startswith("/pool/"))
+        return [types.SimpleNamespace(
+            XMLDesc=lambda flags: "<pool type='dir'><name>ghost</name><target><path>/pool</path></target></pool>",
+            refresh=refresh)]
+
+    def storagePoolCreateXML(self, xml, flags):
+        self.changes.append(("create transient pool", xml))
+        conn = self
+
+        class Pool:
+            def storageVolLookupByName(self, name):
+                if "/images/" + name not in conn.files:
+                    raise LibvirtError("Storage volume not found", 50, domain=18)
+                return conn._volume("/images/" + name)
+
+            def destroy(self):
+                conn.changes.append(("destroy transient pool",))
+        return Pool()
+
+    def storagePoolLookupByName(self, name):
+        def create(xml, flags):
+            self.changes.append(("create volume", xml))
+            raise LibvirtError("storage volume 'vm1.qcow2' exists already", 90, domain=18)
+        return types.SimpleNamespace(createXML=create)
+
+    def lookupByName(self, name):
+        def start(flags):
+            self.changes.append(("start", name))
+            if self.running:
+                raise LibvirtError("Requested operation is not valid: domain is already running", 55, domain=10)
+            self.running = True
+
+        def resume():
+            self.changes.append(("resume", name))
+            raise LibvirtError("Requested operation is not valid: domain is already running" if self.running
+                               else "Requested operation is not valid: domain is not running", 55, domain=10)
+        return types.SimpleNamespace(createWithFlags=start, resume=resume,
+                                     isActive=lambda: 1 if self.running else 0,
+                                     state=lambda: [1, 1] if self.running else [5, 0])
+
+
+@pytest.fixture
+def storage(monkeypatch):
+    conn = StorageConn()
+    module = types.SimpleNamespace(open=lambda uri: conn, libvirtError=LibvirtError,
+                                   registerErrorHandler=lambda f, c: None, VIR_DOMAIN_START_PAUSED=1,
+                                   VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE=2)
+    monkeypatch.setattr(connection, "LIBVIRT", OptionalImport("libvirt", "libvirt-python", module=module))
+    return conn
+
+
+def test_volume_by_path_without_probe_only_reads(storage):
+    client = make().open()
+    assert client.volume_by_path("/pool/base.qcow2", probe=False)["path"] == "/pool/base.qcow2"
+    assert client.volume_by_path("/pool/fresh.qcow2", probe=False) is None
+    assert client.volume_by_path("/images/other.qcow2", probe=False) is None
+    assert storage.changes == []
+
+
+def test_volume_by_path_probes_for_files_libvirt_does_not_list(storage):
+    client = make().open()
+    assert client.volume_by_path("/pool/fresh.qcow2")["format"] == "qcow2"
+    assert storage.changes == [("refresh", "ghost")]
+    storage.changes = []
+    assert client.volume_by_path("/images/other.qcow2")["pool"] is None
+    assert [c[0] for c in storage.changes] == ["create transient pool", "destroy transient pool"]
+
+
+def test_create_volume_says_when_another_run_made_it(storage):
+    client = make().open()
+    with pytest.raises(connection.AlreadyExists) as err:
+        client.create_volume("ghost", "vm1.qcow2", "<volume/>")
+    assert str(err.value) == "Failed to create volume 'ghost/vm1.qcow2': it exists already"
+
+
+def test_start_and_resume_accept_a_domain_another_run_started(storage):
+    client = make().open()
+    with pytest.raises(GhostError, match="Failed to resume domain 'vm1': .* domain is not running"):
+        client.resume("vm1")
+    client.start("vm1")
+    client.start("vm1")  # libvirt: "domain is already running", and it is
+    client.resume("vm1")  # seen paused while it was starting: it runs now
+    assert storage.changes == [("resume", "vm1"), ("start", "vm1"), ("start", "vm1"), ("resume", "vm1")]

@@ -10,21 +10,23 @@ __metaclass__ = type
 
 import xml.etree.ElementTree as ET
 
+import pycdlib  # noqa: F401 - required by the collection (requirements.txt): the seed ISO
 import pytest
+import yaml
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import read_nocloud_iso
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import AlreadyExists
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.runner import domain_info, ensure_domain
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import GIB
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import parse_volume
 
-pytest.importorskip("pycdlib")
-yaml = pytest.importorskip("yaml")
-
 HASH = "$6$saltsalt$" + "q" * 86
+# Every call that changes libvirtd's state; "refresh_pool" and "probe_pool" stand for what
+# LibvirtClient.volume_by_path(probe=True) does to find a file libvirt does not list yet.
 MUTATING = ("define", "undefine", "start", "resume", "suspend", "shutdown", "destroy", "set_autostart",
             "set_live_metadata", "block_resize", "create_volume", "upload_volume", "delete_volume",
-            "resize_volume", "wakeup")
+            "resize_volume", "wakeup", "refresh_pool", "probe_pool")
 
 
 class Clock:
@@ -50,13 +52,19 @@ class FakeClient:
                                                   "capacity": GIB, "allocation": 1000, "backing": None,
                                                   "backing_format": None, "pool": "ghost"}}
         self.networks = {"isolated"}
+        # Files on the hypervisor that no pool lists yet: {path: volume}.
+        self.unlisted = {}
         self.calls = []
         self.acpi = False
         self.fail = {}
         self.uploads = {}
+        self.before = {}  # {call name: function(*args)} run before that call: another run's turn
 
     def _log(self, name, *args):
         self.calls.append((name,) + args)
+        hook = self.before.pop(name, None)
+        if hook is not None:
+            hook(*args)
         if name in self.fail:
             raise GhostError(self.fail[name])
 
@@ -84,8 +92,14 @@ class FakeClient:
     def define(self, name, xml):
         self._log("define", name)
         root = ET.fromstring(xml)
+        if name in self.domains:
+            # libvirt: a definition without the existing domain's UUID is refused.
+            uuid = ET.fromstring(self.domains[name]["xml"]).findtext("uuid")
+            if root.findtext("uuid") != uuid:
+                raise GhostError("Failed to define domain '%s': operation failed: domain '%s' already "
+                                 "exists with uuid %s" % (name, name, uuid))
         if root.find("uuid") is None:
-            ET.SubElement(root, "uuid").text = "uuid-" + name
+            ET.SubElement(root, "uuid").text = "uuid-%s-%d" % (name, len(self.calls))
         dom = self.domains.setdefault(name, {"live": None, "state": 5, "autostart": False})
         dom["xml"] = ET.tostring(root, encoding="unicode")
 
@@ -162,14 +176,25 @@ class FakeClient:
         found = self.volumes.get((pool, name))
         return dict(found) if found else None
 
-    def volume_by_path(self, path):
+    def volume_by_path(self, path, *, probe=True):
         for volume in self.volumes.values():
             if volume["path"] == path:
                 return dict(volume)
-        return None
+        if not probe or path not in self.unlisted:
+            return None
+        # As LibvirtClient: refresh the pool whose directory holds it, else a temporary pool.
+        directory = path.rpartition("/")[0]
+        pool = next((p for p in self.pools.values() if p["path"] == directory), None)
+        self._log("refresh_pool" if pool else "probe_pool", directory)
+        volume = dict(self.unlisted.pop(path), pool=pool["name"] if pool else None)
+        if pool:
+            self.volumes[(pool["name"], volume["name"])] = volume
+        return dict(volume)
 
     def create_volume(self, pool, name, xml):
         self._log("create_volume", pool, name)
+        if (pool, name) in self.volumes:
+            raise AlreadyExists("Failed to create volume '%s/%s': it exists already" % (pool, name))
         parsed = parse_volume(xml)
         base = self.volume_by_path(parsed["backing"]) if parsed["backing"] else None
         parsed.update(path="/pool/" + name, pool=pool,
@@ -442,3 +467,131 @@ def test_pool_defaults_to_where_the_domain_volumes_are(client):
     assert grown["changed"] is True
     with pytest.raises(GhostError, match="Failed to find storage pool 'default'"):
         run(client, name="vm9", pool=None)
+
+
+# -- check mode only reads ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("directory", ["/pool", "/images"])
+def test_check_mode_does_not_refresh_or_probe_for_an_unlisted_base_image(client, directory):
+    # A base image copied next to the pool's files after its last refresh (/pool), or in a
+    # directory no pool covers (/images): finding it takes a refresh or a temporary pool.
+    path = directory + "/fresh.qcow2"
+    client.unlisted[path] = {"name": "fresh.qcow2", "path": path, "format": "qcow2", "capacity": GIB,
+                             "allocation": 1000, "backing": None, "backing_format": None}
+    check = run(client, check_mode=True, base_image=path)
+    assert client.mutations() == []
+    assert check["changed"] is True and check["actions"][0] == "create volume ghost/vm1.qcow2"
+    assert check["domain"]["disks"][0]["backing"] == path
+    assert check["warnings"] == [
+        "check mode: base image %s is in no storage pool libvirt has listed, so it was not looked at (that "
+        "needs a pool refresh or a temporary pool); a real run checks it" % path]
+    real = run(client, base_image=path)
+    assert real["changed"] is True and "warnings" not in real
+    assert client.mutations()[0][0] == ("refresh_pool" if directory == "/pool" else "probe_pool")
+    assert client.volumes[("ghost", "vm1.qcow2")]["backing"] == path
+
+
+def test_check_mode_on_a_running_domain_writes_no_metadata(client):
+    run(client)
+    run(client, memory_mb=128)  # the persistent definition changes: the live one is flagged
+    flagged = client.domains["vm1"]["live"]
+    client.calls = []
+    check = run(client, check_mode=True, memory_mb=256, vcpus=2, autostart=True, disk_gb=2,
+                cloud_init={"hostname": "other"}, state="paused", diff=True)
+    assert check["changed"] is True and client.mutations() == []
+    assert client.domains["vm1"]["live"] == flagged
+    client.domains["vm1"]["live"] = client.domains["vm1"]["xml"].replace("131072", "65536")  # flag gone
+    unflagged = client.domains["vm1"]["live"]
+    run(client, check_mode=True, memory_mb=128)
+    assert client.mutations() == [] and client.domains["vm1"]["live"] == unflagged
+
+
+def test_check_mode_absent_changes_nothing(client):
+    run(client)
+    client.calls = []
+    check = run(client, check_mode=True, state="absent")
+    assert check["changed"] is True and check["actions"][0] == "destroy"
+    assert client.mutations() == [] and "vm1" in client.domains
+
+
+# -- two runs creating the same domain at once ----------------------------------------------
+
+
+def _volumes_of(client, name):
+    return sorted(v for v in client.volumes if v[1].startswith(name))
+
+
+def test_a_run_that_loses_the_define_keeps_the_volumes_the_winner_uses(client):
+    # Run A creates the overlay and the seed; before A defines, run B starts, finds both (a
+    # domain that does not exist yet may use what a failed run left), defines and starts.
+    client.before["define"] = lambda name, *_: run(client)
+    with pytest.raises(GhostError) as err:
+        run(client)
+    assert str(err.value).startswith("Failed to create domain 'vm1': another run created it while this run "
+                                      "was creating it; run the task again to converge (")
+    assert client.domains["vm1"]["state"] == 1
+    used = {d["path"] for d in parse_disks(client.domains["vm1"]["xml"])}
+    assert {v["path"] for k, v in client.volumes.items() if k[1].startswith("vm1")} == used
+    assert len(used) == 2
+    again = run(client)
+    assert again["changed"] is False
+
+
+def test_a_run_whose_overlay_appears_meanwhile_fails_naming_the_domain(client):
+    # Both runs planned to create the overlay; the other one's create came first.
+    def other(pool, name):
+        client.volumes[(pool, name)] = {"name": name, "path": "/pool/" + name, "format": "qcow2",
+                                        "capacity": GIB, "allocation": 1, "backing": "/pool/base.qcow2",
+                                        "backing_format": "qcow2", "pool": pool}
+    client.before["create_volume"] = other
+    with pytest.raises(GhostError) as err:
+        run(client)
+    assert str(err.value) == ("Failed to create domain 'vm1': its volume ghost/vm1.qcow2 appeared while this "
+                              "run was creating it: another run is creating the same domain; run the task "
+                              "again to converge")
+    assert ("ghost", "vm1.qcow2") in client.volumes  # the other run's overlay stays
+    assert [c for c in client.mutations() if c[0] == "delete_volume"] == []
+
+
+def test_a_seed_written_by_the_other_run_is_used_not_rewritten(client):
+    first_seed = []
+
+    def other_overlay_done(pool, name):
+        # The other run adopted our overlay, wrote the seed (same content, same name) first.
+        def seed(pool, name):
+            first_seed.append(name)
+            client.volumes[(pool, name)] = {"name": name, "path": "/pool/" + name, "format": "raw",
+                                            "capacity": 1, "allocation": 1, "backing": None,
+                                            "backing_format": None, "pool": pool}
+        client.before["create_volume"] = seed
+    client.before["create_volume"] = other_overlay_done
+    result = run(client)
+    assert result["changed"] is True and client.domains["vm1"]["state"] == 1
+    assert first_seed and client.uploads == {}  # the other run uploads it
+    assert result["domain"]["disks"][1]["path"] == "/pool/" + first_seed[0]
+
+
+def test_rollback_deletes_what_no_domain_uses(client):
+    client.fail["upload_volume"] = "Failed to upload volume: broken"
+    with pytest.raises(GhostError, match="broken"):
+        run(client)
+    assert _volumes_of(client, "vm1") == []
+
+
+def test_rollback_keeps_everything_when_the_domain_cannot_be_read(client):
+    client.fail["define"] = "Failed to define domain 'vm1': boom"
+    answers = [False]  # the run's own read; then the connection is gone
+
+    def exists(name):
+        if answers:
+            return answers.pop()
+        raise GhostError("Failed to look up domain 'vm1': connection lost")
+    client.domain_exists = exists
+    with pytest.raises(GhostError, match="boom"):
+        run(client)
+    assert len(_volumes_of(client, "vm1")) == 2
+
+
+def parse_disks(xml):
+    return [{"path": d.find("source").get("file")} for d in ET.fromstring(xml).iter("disk")]

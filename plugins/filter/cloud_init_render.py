@@ -33,7 +33,7 @@ options:
     type: str
   backend:
     description:
-      - Which first NIC the network settings match when C(interface) is not set: driver
+      - Which first NIC the network settings match when C(interface) is not set, driver
         C(vmxnet3) named C(ens192) for V(esxi), C(virtio_net) named C(enp1s0) for V(libvirt).
     type: str
     choices: [esxi, libvirt]

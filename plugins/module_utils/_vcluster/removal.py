@@ -90,7 +90,7 @@ def _delete_kubeconfig_secret(run):
         run.api.delete_kubeconfig_secret(run.namespace, run.name)
 
 
-def after_failed_create(run, wanted, error):
+def after_failed_create(run, wanted, error, *, upgrade=False):
     """What to raise after `vcluster create` failed with ``error``, once what it left is dealt with.
 
     A workload helm made keeps (or gets) the lifetime annotations of ``wanted``; with nothing
@@ -105,7 +105,7 @@ def after_failed_create(run, wanted, error):
             patch = spec.annotation_patch(workload["metadata"].get("annotations"), lifetime)
             if patch:
                 run.api.annotate(workload, patch)
-            if lifetime.get(spec.EXPIRES_AT):
+            if lifetime.get(spec.EXPIRES_AT) and not upgrade:
                 notes.append("what was made expires at %s, when playbooks/vcluster_reap.yml deletes it"
                              % lifetime[spec.EXPIRES_AT])
         elif run.api.helm_release(run.namespace, run.name) is not None:

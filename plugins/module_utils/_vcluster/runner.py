@@ -239,13 +239,13 @@ def _run_cli(run, plan):
                        values_documents=plan["documents"] + [spec.lifetime_values(plan["wanted"])],
                        what=failure(action, KIND, run.ref, "").rstrip(": "))
     except GhostError as exc:
-        raise removal.after_failed_create(run, plan["wanted"], exc)
+        raise removal.after_failed_create(run, plan["wanted"], exc, upgrade=action == "upgrade")
     workload = run.api.waiter.wait(lambda: run.api.workload(run.namespace, run.name),
                                    min(WORKLOAD_APPEAR_TIMEOUT, run.deadline.remaining())).value
     if workload is None:
         raise removal.after_failed_create(run, plan["wanted"], run.error(action, (
             "`vcluster create` succeeded but no vcluster StatefulSet or Deployment labelled "
-            "app=vcluster,release=%s appeared") % run.name))
+            "app=vcluster,release=%s appeared") % run.name), upgrade=action == "upgrade")
     return workload
 
 

@@ -765,3 +765,14 @@ def test_reaping_foo_keeps_the_kubeconfig_of_a_live_foo_elsewhere(env):
     assert os.path.exists(store_path(home, "foo", "ns-b"))
     with open(store_path(home, "foo", "ns-b")) as handle:
         assert spec.kubeconfig_servers(yaml.safe_load(handle)) == [SERVER]
+
+
+def test_failed_upgrade_keeps_the_lifetime_and_says_nothing_of_expiry(env):
+    cluster, _api, cli, _clock, _home = env
+    ensure(env)
+    cli.fail = "exit 1: boom"
+    with pytest.raises(GhostError) as err:
+        ensure(env, values={"sync": {}})
+    assert str(err.value) == "Failed to upgrade vcluster 'ghostcluster/vc': exit 1: boom"
+    annotations = cluster.objects[("StatefulSet", "ghostcluster", "vc")]["metadata"]["annotations"]
+    assert annotations[spec.EXPIRES_AT] == "2025-06-01T09:00:00Z"

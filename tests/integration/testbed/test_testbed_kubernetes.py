@@ -84,7 +84,9 @@ def test_vcluster_create_connect_delete(k8s, namespace, kubectl, testbed, tmp_pa
     name = 'vc-' + uuid.uuid4().hex[:6]
     core = kubernetes.client.CoreV1Api(k8s)
     create = subprocess.run(['vcluster', 'create', name, '-n', namespace, '--connect=false',
-                             '--local-chart-dir', testbed['GHOST_VCLUSTER_CHART_DIR'], '-f', testbed['GHOST_VCLUSTER_VALUES']],
+                             '--local-chart-dir', testbed['GHOST_VCLUSTER_CHART_DIR'], '-f', testbed['GHOST_VCLUSTER_VALUES'],
+                             # Like a real vcluster, the stand-in publishes https://localhost:8443 unless told.
+                             '--set', 'exportKubeConfig.server=' + testbed['GHOST_VCLUSTER_API']],
                             capture_output=True, text=True, timeout=300, check=False)
     assert create.returncode == 0, create.stdout + create.stderr
     try:

@@ -3,20 +3,22 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# A small real Linux guest for the libvirt tests: Debian bookworm with cloud-init (NoCloud only)
-# and the QEMU guest agent, built once from Debian packages into $GHOST_CACHE/images/:
+# A small real Linux guest for the libvirt tests: Debian bookworm with cloud-init (NoCloud only),
+# the QEMU guest agent and the network stack of Debian's own cloud images (netplan.io over
+# systemd-networkd, so cloud-init renders network-config through netplan as it does there),
+# built once from Debian packages into $GHOST_CACHE/images/:
 #
 #   debian-bookworm-cloud.qcow2   root file system (ext4, no partition table, read-only file)
 #   debian-bookworm-cloud.vmlinuz debian-bookworm-cloud.initrd   for direct kernel boot
 #   debian-bookworm-cloud.stamp   recipe version; the build is skipped when it matches
 #
 # Boot with kernel + initrd and `root=/dev/vda rw console=ttyS0`. Needs root (the root file
-# system keeps its owners), mmdebstrap, e2fsprogs (mke2fs -d) and qemu-utils. Takes ~1 minute.
+# system keeps its owners), mmdebstrap, e2fsprogs (mke2fs -d) and qemu-utils. Takes 1 to 5 minutes.
 # Prints the three paths as KEY=value lines (GUEST_IMAGE, GUEST_KERNEL, GUEST_INITRD).
 # Set GHOST_DEBIAN_MIRROR to use another mirror than deb.debian.org.
 set -euo pipefail
 
-RECIPE=1  # bump when the recipe below changes
+RECIPE=3  # bump when the recipe below changes
 CACHE=${GHOST_CACHE:-$HOME/.cache/ghost-infra}
 OUT=$CACHE/images
 NAME=debian-bookworm-cloud
@@ -54,7 +56,7 @@ trap 'rm -rf "$work"' EXIT
 started=$SECONDS
 
 mmdebstrap --quiet --variant=apt \
-  --include=systemd-sysv,linux-image-cloud-amd64,cloud-init,qemu-guest-agent,udev,kmod,e2fsprogs \
+  --include=systemd-sysv,linux-image-cloud-amd64,cloud-init,qemu-guest-agent,udev,kmod,e2fsprogs,netplan.io \
   bookworm "$work/rootfs.tar" "$MIRROR" >&2
 
 root=$work/root
@@ -68,6 +70,27 @@ echo unconfigured > "$root/etc/hostname"
 printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
 # NoCloud only: no network probing of other datasources.
 echo 'datasource_list: [ NoCloud, None ]' > "$root/etc/cloud/cloud.cfg.d/90-ghost-datasource.cfg"
+# As in Debian's cloud images: networkd is in the first boot's transaction, because cloud-init
+# writes the netplan configuration only during that boot.
+systemctl --root="$root" enable systemd-networkd.service >&2
+# Test switch: `ghost.renderer=networkd` on the kernel command line makes cloud-init render the
+# network config through its own parser and its networkd renderer, as on distributions without
+# netplan (RHEL's sysconfig goes through the same parser), instead of handing it to netplan.
+cat > "$root/etc/systemd/system/ghost-renderer.service" <<'UNIT'
+[Unit]
+Description=ghost.infra test switch: cloud-init network renderer from the kernel command line
+DefaultDependencies=no
+After=systemd-remount-fs.service
+Before=cloud-init-local.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'if grep -qw ghost.renderer=networkd /proc/cmdline; then echo "system_info: {network: {renderers: [networkd]}}" > /etc/cloud/cloud.cfg.d/91-ghost-renderer.cfg; fi'
+
+[Install]
+WantedBy=cloud-init-local.service
+UNIT
+systemctl --root="$root" enable ghost-renderer.service >&2
 # Fresh identity on first boot, as in a cloud image.
 : > "$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"

@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """libvirt part of the testbed: Debian's virtlogd + libvirtd as root, pool ``ghost``, base image.
 
-No libvirt network is defined (guests get no network traffic). The daemons are only stopped by
+No libvirt network is defined (guests get no network traffic; a test that needs one creates an
+isolated network, which takes iptables on the host). The daemons are only stopped by
 ``down`` when this testbed started them (their pid files live in ``.testbed/run``); a libvirtd
 that was already running is used as it is.
 """
@@ -49,7 +50,9 @@ def ensure_host_setup():
     have that package). QEMU itself runs as root through qemu.conf because /dev/kvm may be 0600
     root and the checkout may sit under a directory only root can traverse.
     """
-    for d in ('/var/log/libvirt', '/var/run/libvirt', '/var/lib/libvirt', '/var/cache/libvirt'):
+    # dnsmasq/: libvirt writes a NIC's MAC list there when a domain starts on a libvirt network,
+    # even one without DHCP (the isolated networks the real-guest test creates).
+    for d in ('/var/log/libvirt', '/var/run/libvirt', '/var/lib/libvirt', '/var/cache/libvirt', '/var/lib/libvirt/dnsmasq'):
         os.makedirs(d, exist_ok=True)
     try:
         grp.getgrnam(QEMU_USER)

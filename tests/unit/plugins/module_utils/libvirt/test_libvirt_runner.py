@@ -8,9 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import xml.etree.ElementTree as ET
 
-import pycdlib  # noqa: F401 - required by the collection (requirements.txt): the seed ISO
 import pytest
 import yaml
 
@@ -529,7 +529,7 @@ def test_a_run_that_loses_the_define_keeps_the_volumes_the_winner_uses(client):
     with pytest.raises(GhostError) as err:
         run(client)
     assert str(err.value).startswith("Failed to create domain 'vm1': another run created it while this run "
-                                      "was creating it; run the task again to converge (")
+                                     "was creating it; run the task again to converge (")
     assert client.domains["vm1"]["state"] == 1
     used = {d["path"] for d in parse_disks(client.domains["vm1"]["xml"])}
     assert {v["path"] for k, v in client.volumes.items() if k[1].startswith("vm1")} == used
@@ -595,3 +595,34 @@ def test_rollback_keeps_everything_when_the_domain_cannot_be_read(client):
 
 def parse_disks(xml):
     return [{"path": d.find("source").get("file")} for d in ET.fromstring(xml).iter("disk")]
+
+
+# -- what the diff shows of cloud_init -----------------------------------------------------
+
+SECRET_CONTENT = {
+    "runcmd": ["kubeadm join 192.0.2.1:6443 --token ghostjoin.tok3nsecretvalue", ["sh", "-c", "echo 1 > /tmp/one"]],
+    "write_files": [{"path": "/etc/ghost/agent.env", "permissions": "0600",
+                     "content": "AGENT_TOKEN=ghost-agent-s3cret-in-file\n"}],
+    "user_data": "#!/bin/sh\necho ghost-script-passw0rd | chpasswd\n",
+    "vendor_data": {"ntp": {"servers": ["ghost-vendor-s3cret.ntp.example"]}},
+}
+SECRETS = ("ghostjoin.tok3nsecretvalue", "ghost-agent-s3cret-in-file", "ghost-script-passw0rd",
+           "ghost-vendor-s3cret.ntp.example")
+
+
+def test_diff_and_result_carry_no_cloud_init_content(client):
+    created = run(client, diff=True, cloud_init=dict(SECRET_CONTENT, hostname="vm1", password_hash=HASH))
+    changed = run(client, diff=True, cloud_init=dict(SECRET_CONTENT, hostname="vm1", runcmd=["echo other-s3cret"]))
+    seeds = [read_nocloud_iso(data) for data in client.uploads.values()]
+    seed_text = "".join(text for seed in seeds for text in seed.values())
+    for secret in SECRETS + (HASH, "other-s3cret"):
+        assert secret in seed_text  # the seed has them, so the test could see a leak
+    for result in (created, changed):
+        text = json.dumps(result)
+        for secret in SECRETS + (HASH, "other-s3cret"):
+            assert secret not in text
+        for document_key in ("runcmd", "write_files", "chpasswd", "#cloud-config", "ntp"):
+            assert document_key not in result["diff"]["before"] + result["diff"]["after"]
+    # What the diff does show of the seed: its volume, hash and instance ID change.
+    assert changed["diff"]["before"].count("cidata-") == changed["diff"]["after"].count("cidata-") >= 1
+    assert created["domain"]["cloud_init_instance_id"] != changed["domain"]["cloud_init_instance_id"]

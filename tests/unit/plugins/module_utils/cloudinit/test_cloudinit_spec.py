@@ -110,7 +110,7 @@ def test_bad_network(cloud_init, option, words):
 
 def test_network_normalized():
     opts = spec.normalize({"ip": "2001:db8::10/64", "gateway": "fe80::1",
-                              "dns": ["2001:db8::53"], "search_domains": ["lab.example."]})
+                           "dns": ["2001:db8::53"], "search_domains": ["lab.example."]})
     assert opts["ip"] == "2001:db8::10/64"
     assert opts["gateway"] == "fe80::1"  # IPv6 link-local gateways are on-link
     assert opts["search_domains"] == ["lab.example"]
@@ -305,7 +305,7 @@ def test_bad_write_files(item, option):
 
 def test_packages_and_runcmd():
     opts = spec.normalize({"packages": ["nginx", ["docker.io", "24.0"]],
-                              "runcmd": ["echo hi", ["sleep", 5]]})
+                           "runcmd": ["echo hi", ["sleep", 5]]})
     assert opts["packages"] == ["nginx", ["docker.io", "24.0"]]
     assert opts["runcmd"] == ["echo hi", ["sleep", "5"]]
     assert error({"packages": [{"name": "x"}]}).option == "cloud_init.packages[0]"

@@ -33,7 +33,7 @@ def _dumper():
 
         def increase_indent(self, flow=False, indentless=False):
             # Indent list items under their key, as cloud-init's own examples do.
-            return super(Dumper, self).increase_indent(flow, False)
+            return super(Dumper, self).increase_indent(flow, indentless=False)
 
     def represent_str(dumper, value):
         style = "|" if "\n" in value else None

@@ -21,7 +21,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._common.errors import 
 class OptionalImport:
     """Outcome of importing one optional library."""
 
-    def __init__(self, name, package, module=None, error=None, trace=None):
+    def __init__(self, name, package, *, module=None, error=None, trace=None):
         self.name = name
         self.package = package
         self.module = module

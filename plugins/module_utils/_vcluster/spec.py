@@ -212,7 +212,7 @@ def annotation_patch(current, desired):
     return {key: value for key, value in desired.items() if current.get(key) != value}
 
 
-def config_hash(chart_version, values, values_files_digests, kubernetes_version, reach=None):
+def config_hash(chart_version, values, values_files_digests, kubernetes_version, *, reach=None):
     """Hash of what was asked of the chart; a different hash means `vcluster create --upgrade`.
 
     ``values_files_digests`` are SHA-256 digests of the files' contents (in order), so editing a

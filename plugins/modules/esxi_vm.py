@@ -458,11 +458,8 @@ def main():
 
     def action():
         check_params(module.params)
-        result = runner.esxi_vm(module.params, check_mode=module.check_mode, diff=module._diff,
-                                connect=VsphereClient.connect, vim_cmd_factory=vim_cmd)
-        for warning in result.pop("warnings", []):
-            module.warn(warning)
-        return result
+        return runner.esxi_vm(module.params, check_mode=module.check_mode, diff=module._diff,
+                              connect=VsphereClient.connect, vim_cmd_factory=vim_cmd)
 
     run(module, action)
 

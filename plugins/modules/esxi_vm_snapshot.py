@@ -351,14 +351,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     require_libraries(module, PYVMOMI)
 
-    def action():
-        result = snapshot_runner.esxi_vm_snapshot(module.params, check_mode=module.check_mode, diff=module._diff,
-                                                  connect=SnapshotClient.connect)
-        for warning in result.pop("warnings", []):
-            module.warn(warning)
-        return result
-
-    run(module, action)
+    run(module, lambda: snapshot_runner.esxi_vm_snapshot(
+        module.params, check_mode=module.check_mode, diff=module._diff, connect=SnapshotClient.connect))
 
 
 if __name__ == "__main__":

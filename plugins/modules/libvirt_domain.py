@@ -459,13 +459,10 @@ def main():
 
     def action():
         try:
-            result = ensure_domain(client, module.params, check_mode=module.check_mode,
-                                   diff=module._diff)
+            return ensure_domain(client, module.params, check_mode=module.check_mode,
+                                 diff=module._diff)
         finally:
             client.close()
-        for warning in result.pop("warnings", []):
-            module.warn(warning)
-        return result
 
     run(module, action)
 

@@ -40,8 +40,10 @@ def unmask(module, values, *, options):
 def run(module, action):
     """Call ``action()`` and exit the module with its result dict.
 
-    ``duration`` (seconds) is added unless the action set it; a GhostError becomes fail_json
-    with its message and details, so bad input and backend faults never end in a traceback.
+    ``duration`` (seconds) is added unless the action set it; a ``warnings`` list in the
+    result goes to ``module.warn`` (Ansible deprecates passing it to exit_json); a GhostError
+    becomes fail_json with its message and details, so bad input and backend faults never end
+    in a traceback.
     """
     started = time.monotonic()
     try:
@@ -52,5 +54,7 @@ def run(module, action):
         details = dict(exc.details)
         details.setdefault("duration", round(time.monotonic() - started, 3))
         module.fail_json(msg=str(exc), **details)
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
     result.setdefault("duration", round(time.monotonic() - started, 3))
     module.exit_json(**result)

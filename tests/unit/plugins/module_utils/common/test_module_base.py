@@ -24,6 +24,10 @@ class FakeModule:
     def __init__(self):
         self.failed = None
         self.exited = None
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
 
     def fail_json(self, **kwargs):
         self.failed = kwargs
@@ -95,6 +99,14 @@ def test_run_exits_with_result_and_duration():
     assert module.exited["changed"] is False
     assert module.exited["path"] == "/x"
     assert "duration" in module.exited
+
+
+def test_run_hands_result_warnings_to_module_warn():
+    module = FakeModule()
+    with pytest.raises(Exit):
+        module_base.run(module, lambda: {"changed": True, "warnings": ["used the SSH fallback"]})
+    assert module.warnings == ["used the SSH fallback"]
+    assert "warnings" not in module.exited
 
 
 def test_other_exceptions_are_not_swallowed():

@@ -39,30 +39,10 @@ def connect(env, which, **overrides):
     return client_mod.VsphereClient.connect(**args)
 
 
-class Recorder:
-    """Records the name of every API method the client calls: through pyVmomi's stub and
-    through the client's own PropertyCollector reads."""
-
-    def __init__(self, client):
-        self.names = []
-        self._invoke = client._stub.InvokeMethod
-        client._stub.InvokeMethod = self.invoke
-        self._post = client._post
-        client._post = self.post
-
-    def invoke(self, mo, info, args, *rest):
-        self.names.append(info.wsdlName)
-        return self._invoke(mo, info, args, *rest)
-
-    def post(self, method, args):
-        self.names.append(method)
-        return self._post(method, args)
-
-
 @pytest.fixture(params=SIMULATORS)
-def session(request, testbed):
+def session(request, testbed, call_recorder):
     client = connect(testbed, request.param)
-    yield client, Recorder(client), testbed, request.param
+    yield client, call_recorder(client), testbed, request.param
     client.close()
 
 

@@ -24,29 +24,6 @@ VM = "ghost-it-snap-calls"
 READS = ["CreateContainerView", "RetrievePropertiesEx", "DestroyView", "RetrievePropertiesEx"]
 
 
-class Recorder:
-    """The name of every API method the client calls, through pyVmomi's stub and through the
-    client's own PropertyCollector reads."""
-
-    def __init__(self, client):
-        self.names = []
-        self._invoke = client._stub.InvokeMethod
-        client._stub.InvokeMethod = self.invoke
-        self._post = client._post
-        client._post = self.post
-
-    def invoke(self, mo, info, args, *rest):
-        self.names.append(info.wsdlName)
-        return self._invoke(mo, info, args, *rest)
-
-    def post(self, method, args):
-        self.names.append(method)
-        return self._post(method, args)
-
-    def writes(self):
-        return [n for n in self.names if n.endswith("_Task")]
-
-
 def vm_params(env, state):
     return {"name": VM, "state": state, "template": env.get("GHOST_VSPHERE_TEMPLATE") or "ubuntu-22.04-template",
             "datacenter": None, "folder": None, "resource_pool": None, "datastore": None, "network": None,
@@ -64,13 +41,13 @@ def task(**overrides):
 
 
 @pytest.fixture(params=SIMULATORS)
-def session(request, testbed):
+def session(request, testbed, call_recorder):
     port = testbed["VMWARE_PORT"] if request.param == "vcenter" else testbed["GHOST_ESXI_PORT"]
     host = testbed["VMWARE_HOST"] if request.param == "vcenter" else testbed["GHOST_ESXI_HOST"]
     client = SnapshotClient.connect(hostname=host, username=testbed["VMWARE_USER"],
                                     password=testbed["VMWARE_PASSWORD"], port=int(port), validate_certs=False)
     vm_runner.ensure_vm(client, vm_params(testbed, "poweredon"))
-    yield client, Recorder(client)
+    yield client, call_recorder(client)
     vm_runner.ensure_vm(client, vm_params(testbed, "absent"))
     client.close()
 

@@ -28,7 +28,7 @@ def main(argv=None):
     sub.add_parser('status', help='one line per component')
     sub.add_parser('env-file', help='print the path of env.sh (written by up)')
     down = sub.add_parser('down', help='stop everything this testbed started')
-    down.add_argument('--purge', action='store_true', help='also delete the state folder (.testbed)')
+    down.add_argument('--purge', action='store_true', help='also undefine the libvirt pool, undo qemu.conf, delete the state folder (.testbed)')
     args = parser.parse_args(argv)
     tb = Testbed()
     if args.command not in ('up', 'down'):

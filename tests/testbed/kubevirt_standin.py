@@ -26,6 +26,9 @@ Plays KubeVirt's part for what the collection uses, following KubeVirt's own con
 
 Test knobs: annotations ``standin.ghost.infra/fail: <message>`` and
 ``standin.ghost.infra/delay-seconds: N`` on a snapshot or restore; on a VirtualMachine,
+``standin.ghost.infra/fail-restores: <message>`` and ``standin.ghost.infra/restore-delay-seconds: N``
+(every restore of that VM fails, or takes N seconds: what a test of a caller that creates its own
+restores can inject, the restore's own annotation winning),
 ``standin.ghost.infra/stop-delay-seconds: N`` (its guest takes N seconds to shut down, bounded
 by the grace period) and ``standin.ghost.infra/restore-requires-halted: "true"`` (an older
 KubeVirt: its restore admission webhook refuses a restore of this VM unless its run strategy is
@@ -68,6 +71,8 @@ DELAY_ANNOTATION = 'standin.ghost.infra/delay-seconds'
 LAST_RESTORE_ANNOTATION = 'restore.kubevirt.io/lastRestoreUID'
 STOP_DELAY_ANNOTATION = 'standin.ghost.infra/stop-delay-seconds'
 REQUIRES_HALTED_ANNOTATION = 'standin.ghost.infra/restore-requires-halted'
+VM_FAIL_RESTORES_ANNOTATION = 'standin.ghost.infra/fail-restores'
+VM_RESTORE_DELAY_ANNOTATION = 'standin.ghost.infra/restore-delay-seconds'
 VMI_FINALIZER = 'foregroundDeleteVirtualMachine'   # KubeVirt's VirtualMachineInstanceFinalizer
 DEFAULT_TERMINATION_GRACE = 30.0                   # KubeVirt's DefaultGracePeriodSeconds
 NODE_NAME = 'kwok-node-0'
@@ -156,6 +161,22 @@ class Standin:
     @staticmethod
     def _delay(obj, settings):
         value = (obj['metadata'].get('annotations') or {}).get(DELAY_ANNOTATION, settings.get('delaySeconds'))
+        try:
+            return float(value or 0)
+        except ValueError:
+            return 0.0
+
+    @staticmethod
+    def _restore_knob(restore, vm, own, on_vm, default):
+        """A restore's own annotation ``own``, else its target VM's ``on_vm``, else ``default``."""
+        for obj, key in ((restore, own), (vm, on_vm)):
+            value = ((obj or {}).get('metadata', {}).get('annotations') or {}).get(key)
+            if value:
+                return value
+        return default
+
+    def _restore_delay(self, restore, vm, settings):
+        value = self._restore_knob(restore, vm, DELAY_ANNOTATION, VM_RESTORE_DELAY_ANNOTATION, settings.get('delaySeconds'))
         try:
             return float(value or 0)
         except ValueError:
@@ -489,12 +510,12 @@ class Standin:
             return self._restore_error(restore, 'VMSnapshotContent %s/%s does not exist' % (ns, snap['status'].get('virtualMachineSnapshotContentName')))
         if vm is not None and not restored and snap['status'].get('sourceUID') not in (None, vm['metadata']['uid']):
             return self._restore_error(restore, 'restore source and restore target are different but restore target already exists')
-        remaining = self._delay(restore, settings) - age(restore)
+        remaining = self._restore_delay(restore, vm, settings) - age(restore)
         if remaining > 0:
             if vm is not None:
                 self._lock_restore(vm, name)
             return min(remaining, POLL * 5)
-        message = self._fail_message(restore, settings, 'failRestores')
+        message = self._restore_knob(restore, vm, FAIL_ANNOTATION, VM_FAIL_RESTORES_ANNOTATION, settings.get('failRestores'))
         if message:
             self._done_restore(vm, name)
             self.patch_status('restore', restore, {'conditions': set_conditions(

@@ -7,7 +7,8 @@
 ``up`` builds what is missing (binaries.py), starts every component that is not running, waits
 until each is healthy and writes ``env.sh``; it is idempotent and says what it does as it goes.
 ``down`` stops what ``up`` started, by pid file only, and keeps state and cache (``purge`` also
-deletes the state folder). State lives in $GHOST_TESTBED_DIR, else ``.testbed`` in the
+undefines the libvirt pool, takes the testbed's lines out of qemu.conf and deletes the state
+folder). State lives in $GHOST_TESTBED_DIR, else ``.testbed`` in the
 collection's root; the Makefile and tools/in-stage point it at the checkout's ``.testbed``, so a
 staged copy shares the checkout's testbed. Ports (127.0.0.1) can be moved with
 GHOST_TESTBED_PORT_<NAME>, e.g. GHOST_TESTBED_PORT_APISERVER.
@@ -28,7 +29,7 @@ import time
 
 import yaml
 
-from . import binaries, kube, libvirt_host, vsphere
+from . import binaries, debs, kube, libvirt_host, listeners, vsphere
 from .procs import Procs, TestbedError, port_open, rss_mib, wait_for, write_private
 from .progress import Progress
 
@@ -61,6 +62,7 @@ class Testbed:
         self.env_file = os.path.join(self.state, 'env.sh')
         self.kube = kube.Kube(self.state, self.bin, self.ports, kwok_stages=os.path.join(self.cache, 'kwok-stages'))
         self.chart_dir = os.path.join(self.cache, 'vcluster-chart')
+        self.debs = debs.Debs(self.cache)
         self.values_file = os.path.join(HERE, 'manifests', 'vcluster-values.yaml')
         self.base_image = None
         self.domain_type = None
@@ -195,8 +197,12 @@ class Testbed:
     def up(self):
         os.makedirs(self.state, exist_ok=True)
         self.progress.say('up: state in %s, build cache in %s' % (self.state, self.cache))
+        snapshot, taken = listeners.take(self.state)
+        if taken:
+            self.progress.say('listeners: %d beyond loopback before up (%s)' % (len(snapshot['listeners']), listeners.snapshot_path(self.state)))
         with self.progress.heartbeat():
             binaries.ensure(self.cache, log=self.procs.log_file('build'), progress=self.progress)
+            self.debs.ensure(self.progress)
             self.kube.prepare()
             fresh = set()
             self.progress.doing('libvirt: starting virtlogd, libvirtd', quiet=True)
@@ -272,7 +278,7 @@ class Testbed:
             raise TestbedError('vcluster telemetry disable: %s' % (result.stderr or result.stdout).strip(), component='vcluster')
 
     def setup_libvirt(self, force_probe):
-        self.progress.doing('libvirt: pool %s, base image, KVM probe' % libvirt_host.POOL, quiet=True)
+        self.progress.doing('libvirt: pool %s, base image, KVM probe' % libvirt_host.pool_name(self.pool_dir), quiet=True)
         libvirt_host.wait_ready(self.procs)
         try:
             libvirt_host.ensure_pool(self.pool_dir)
@@ -280,17 +286,22 @@ class Testbed:
             self.domain_type = libvirt_host.probe_domain_type(os.path.join(self.state, 'kvm-domain-type'), force=force_probe)
         except Exception as exc:  # pylint: disable=broad-except
             raise TestbedError('libvirt setup failed: %s' % exc, component='libvirt', log=self.procs.log_file('libvirtd'))
-        self.progress.say('libvirt: healthy (pool %s, domain type %s)' % (libvirt_host.POOL, self.domain_type))
+        self.progress.say('libvirt: healthy (pool %s, domain type %s)' % (libvirt_host.pool_name(self.pool_dir), self.domain_type))
 
     def write_env(self):
         versions = self.versions()
+        # env.sh outlives a staged copy of the checkout (tools/in-stage removes it): the values
+        # file it names lives in the state folder.
+        values = os.path.join(self.state, os.path.basename(self.values_file))
+        shutil.copyfile(self.values_file, values + '.tmp')
+        os.replace(values + '.tmp', values)
         env = [
             ('GHOST_TESTBED_DIR', self.state),
             ('VMWARE_HOST', '127.0.0.1'), ('VMWARE_PORT', str(self.ports['vcenter'])),
             ('VMWARE_USER', vsphere.USER), ('VMWARE_PASSWORD', self.password()), ('VMWARE_VALIDATE_CERTS', 'false'),
             ('GHOST_ESXI_HOST', '127.0.0.1'), ('GHOST_ESXI_PORT', str(self.ports['esxi'])),
             ('GHOST_VSPHERE_TEMPLATE', vsphere.TEMPLATE),
-            ('LIBVIRT_DEFAULT_URI', libvirt_host.URI), ('GHOST_LIBVIRT_POOL', libvirt_host.POOL),
+            ('LIBVIRT_DEFAULT_URI', libvirt_host.URI), ('GHOST_LIBVIRT_POOL', libvirt_host.pool_name(self.pool_dir)),
             ('GHOST_LIBVIRT_POOL_DIR', self.pool_dir), ('GHOST_BASE_IMAGE', self.base_image),
             ('GHOST_LIBVIRT_DOMAIN_TYPE', self.domain_type),
             # KVM here starts a domain without an OS, but a Linux kernel hits a KVM emulation failure: TCG.
@@ -299,7 +310,9 @@ class Testbed:
             ('GHOST_K8S_NODE', kube.NODE_NAME),
             ('GHOST_VCLUSTER_API', self.kube.server(virtual=True)),
             ('GHOST_CACHE', self.cache),
-            ('GHOST_VCLUSTER_CHART_DIR', self.chart_dir), ('GHOST_VCLUSTER_VALUES', self.values_file),
+            # Unpacked from Debian packages into the cache, never installed (debs.py).
+            ('GHOST_SSHD', self.debs.sshd), ('GHOST_CLOUDINIT_PYTHONPATH', self.debs.cloudinit_path),
+            ('GHOST_VCLUSTER_CHART_DIR', self.chart_dir), ('GHOST_VCLUSTER_VALUES', values),
         ]
         env += [('GHOST_VERSION_' + k.upper().replace('_VERSION', ''), v) for k, v in sorted(versions.items()) if k.endswith('_VERSION')]
         lines = ['# Written by `python -m testbed up` (tests/testbed); source it to reach the testbed.']
@@ -335,13 +348,19 @@ class Testbed:
                 rows.append((tool, 'installed', path, out.splitlines()[0] if out else '?'))
             else:
                 rows.append((tool, 'missing', path, ''))
+        for label, package, path in (('sshd', 'openssh-server', self.debs.sshd), ('cloud-init', 'cloud-init', self.debs.cloudinit_path)):
+            version = self.debs.unpacked_version(package)
+            rows.append((label, 'unpacked' if version and os.path.exists(path) else 'missing', path,
+                         'from %s %s' % (package, version) if version else ''))
         width = max(len(r[0]) for r in rows)
         for name, state, addr, detail in rows:
             print('%s  %-9s  %-34s  %s' % (name.ljust(width), state, addr, detail))
         print('%s  %.0f MiB resident' % ('total'.ljust(width), total))
-        return all(r[1] in ('running', 'installed') for r in rows)
+        return all(r[1] in ('running', 'installed', 'unpacked') for r in rows)
 
     def down(self, purge=False):
+        if purge and libvirt_host.daemon_up() and libvirt_host.remove_pool(self.pool_dir):
+            print('undefined libvirt pool %s' % libvirt_host.pool_name(self.pool_dir))
         for name in ALL_DAEMONS:
             started = time.monotonic()
             # An API server's graceful exit waits up to a minute for open watches; it keeps no state.
@@ -357,6 +376,10 @@ class Testbed:
         left = [n for n in ALL_DAEMONS + ('libvirtd', 'virtlogd') if self.procs.pid(n)]
         if left:
             raise TestbedError('still running: %s' % ', '.join(left), component='down')
+        for line in listeners.forget(self.state):
+            print('listeners: %s' % line)
         if purge:
+            if libvirt_host.undo_host_setup():
+                print('removed the testbed\'s lines from %s' % libvirt_host.QEMU_CONF)
             shutil.rmtree(self.state, ignore_errors=True)
             print('removed %s' % self.state)

@@ -23,6 +23,15 @@ import time
 import urllib.request
 
 
+def _masked(argv):
+    """``argv`` with the value after a password or token option replaced by ********."""
+    out, hide = [], False
+    for arg in argv:
+        out.append('********' if hide else arg)
+        hide = arg.lstrip('-') in ('password', 'token', 'pass')
+    return out
+
+
 class TestbedError(Exception):
     """A component failed; ``component`` names it and ``log`` points at its log file."""
 
@@ -102,8 +111,12 @@ class Procs:
         """Start ``argv`` detached (own session, log file, no inherited fds); return its pid."""
         full_env = dict(os.environ)
         full_env.update(env or {})
-        with open(self.log_file(name), 'ab') as log:
-            log.write(('\n==== %s start: %s\n' % (time.strftime('%Y-%m-%d %H:%M:%S'), ' '.join(argv))).encode())
+        # Logs may hold what daemons print about their credentials: owner-only, and the
+        # command line is written with option values after -password/--token masked.
+        fd = os.open(self.log_file(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, 'ab') as log:
+            log.write(('\n==== %s start: %s\n' % (time.strftime('%Y-%m-%d %H:%M:%S'), ' '.join(_masked(argv)))).encode())
             log.flush()
             try:
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

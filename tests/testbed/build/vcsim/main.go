@@ -4,6 +4,8 @@
 // we can reach does not serve; this is our own small front end to the simulator library with
 // vcsim-like flags, plus -template: a powered-off VM template with a 10 GiB disk, a NIC and one
 // snapshot (so full and linked clones work), created in-process before the port is opened.
+// With -esx it refuses what a standalone host refuses (hostd.go); both modes serve test fault
+// injection at /ghost-testbed/faults (faults.go).
 package main
 
 import (
@@ -147,6 +149,13 @@ func run() error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 
 	server := model.Service.NewServer()
+	// Test faults first, then hostd's answers, then the simulator. NewServer is already serving:
+	// a request before this line (only a health probe can come that early) meets the simulator.
+	handler := server.Config.Handler
+	if *esx {
+		handler = hostd{model.Map()}.wrap(handler)
+	}
+	server.Config.Handler = newInjector(model.Map()).wrap(handler)
 	served := *server.URL
 	served.User = nil
 	fmt.Printf("vcsim: listening on %s (%s)\n", served.String(), model.ServiceContent.About.FullName)

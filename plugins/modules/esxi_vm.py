@@ -17,6 +17,12 @@ description:
     size, guestinfo and power state as the task says, and deletes VMs it created.
   - Works against a vCenter Server and against a standalone ESXi host (no vCenter), through
     the vSphere API (pyVmomi).
+  - A standalone ESXi host has no C(CloneVM_Task). There the module makes the new VM from the
+    source's parts instead - the VM folder (C(MakeDirectory)), a copy of each disk
+    (C(CopyVirtualDisk_Task), thin unless O(disk_format) says otherwise, grown to O(disk_gb)), then
+    C(CreateVM_Task) with the source's hardware, new MAC addresses and the cloud-init keys in
+    extraConfig - with the same options, results and idempotence. A failed step removes what
+    the earlier ones made.
   - The cloud-init keys go into the extraConfig of the clone spec, so the first boot already
     sees them; there is no clone-then-reconfigure window.
   - A new VM is cloned powered off, then powered on when O(state) asks for it. When the power-on
@@ -28,8 +34,14 @@ description:
     only those, and only when they are powered off, unless O(force=true).
   - Changes that need the VM powered off (CPU or memory without hot-add, cloud-init data) are
     applied to a running VM only with O(force=true); otherwise the task fails listing them.
+  - O(ttl) or O(expires_at) store an expiry in the VM's extraConfig (C(ghost.infra.expires-at),
+    C(ghost.infra.ttl), C(ghost.infra.renewed-at)) beside the ownership marker, in the clone (or
+    create) spec of a new VM and by a reconfigure of extraConfig only on an existing one, which
+    needs no power change. A VM without the ownership marker gets an expiry only with
+    O(force=true), and with a warning, as the reaper never deletes such a VM.
   - When the vSphere API does not answer, O(fallback=ssh) powers VMs on and off, restarts and
-    deletes them through C(vim-cmd) over SSH on the ESXi host.
+    deletes them through C(vim-cmd) over SSH on the ESXi host, and powers them off through
+    C(esxcli)/C(localcli) when hostd itself hangs.
 author:
   - ghost.infra contributors (@ghost-infra)
 requirements:
@@ -42,6 +54,7 @@ options:
       - Name of the VM. With O(folder), the VM in that folder; without, the only VM of that
         name in the datacenter (the task fails when there are several).
       - A path relative to the datacenter's VM folder (C(lab/web1)) sets the folder too.
+      - At most 80 characters (vSphere's limit), not counting the folder.
     type: str
     required: true
   state:
@@ -63,6 +76,10 @@ options:
     description:
       - Template (or VM) to clone when the VM does not exist. Required to create.
       - The name, or a path relative to the datacenter's VM folder.
+      - A VM that is not a template is cloned cold with a new identity - new MAC addresses, and
+        none of its guestinfo keys (so none of its cloud-init data or instance ID); give the
+        copy its own O(cloud_init). On a standalone ESXi host it must be powered off (the host
+        cannot copy the disks of a running VM); vCenter clones a running VM too.
       - Ignored when the VM exists.
     type: str
   datacenter:
@@ -97,25 +114,34 @@ options:
     type: str
   cpu:
     description:
-      - Number of virtual CPUs. Default for a new VM is the template's.
+      - Number of virtual CPUs, 1 to 768 (vSphere 8's maximum per VM). Default for a new VM is
+        the template's.
     type: int
   memory_mb:
     description:
-      - Memory in MiB. Default for a new VM is the template's.
+      - Memory in MiB, a multiple of 4, at most 24 TB. Default for a new VM is the template's.
     type: int
   disk_gb:
     description:
-      - Size of the first virtual disk in GiB. Disks only grow; a smaller value than the
-        current size is an error.
+      - Size of the first virtual disk in GiB, at most 62 TB. Disks only grow; a smaller value
+        than the current size is an error.
       - A linked clone's disk cannot grow (it is a delta disk on the template's snapshot).
     type: int
   linked_clone:
     description:
       - Create the VM as a linked clone of the template's current snapshot (fast and thin).
         The template must have a snapshot.
+      - Needs vCenter; on a standalone ESXi host the task fails and says so.
       - Only used when the VM is created.
     type: bool
     default: false
+  disk_format:
+    description:
+      - Provisioning of a new VM's disks. Default is V(thin) for the copies made on a standalone
+        ESXi host and the source's format on vCenter.
+      - Only used when the VM is created, and not for linked clones.
+    type: str
+    choices: [thin, thick, eager_zeroed_thick]
   guestinfo:
     description:
       - Extra guestinfo keys for the guest (read inside it with
@@ -149,6 +175,7 @@ options:
         (powered off hard first).
       - Apply changes that need power-off to a running VM. It is powered off (guest shutdown
         first), reconfigured and brought back to its power state.
+      - Store an expiry (O(ttl), O(expires_at)) on a VM without the ownership marker.
     type: bool
     default: false
   fallback:
@@ -158,7 +185,14 @@ options:
       - V(ssh) reaches O(state=poweredon), V(poweredoff), V(restarted) and V(absent) (with
         O(force=true), as ownership cannot be checked) through C(vim-cmd vmsvc/...) over SSH
         on the ESXi host. Size, placement, guestinfo and O(wait_for_ip) are not handled
-        then; the result has RV(fallback=ssh) and a warning.
+        then; the result has RV(fallback=ssh), RV(fallback_tool) and warnings.
+      - C(vim-cmd) needs hostd. When it does not answer within 15 seconds or cannot reach hostd,
+        O(state=poweredoff) goes on with C(esxcli vm process list) and C(kill) (then C(localcli),
+        the same commands bypassing hostd) - a soft kill, waiting O(shutdown_timeout) seconds,
+        then hard, then force. O(state=poweredon) then succeeds only if the VM is already
+        running; O(state=restarted) and O(state=absent) fail, as powering on and deleting need
+        hostd. C(esxcli) lists running VMs only, so a VM it does not list counts as powered off,
+        with a warning.
     type: str
     choices: [none, ssh]
     default: none
@@ -197,6 +231,7 @@ extends_documentation_fragment:
   - ghost.infra._attributes.ACTIONGROUP_VSPHERE
   - ghost.infra.vsphere
   - ghost.infra.cloud_init
+  - ghost.infra.lifetime
 attributes:
   check_mode:
     support: full
@@ -205,7 +240,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Shows power state, size, disks, folder, the guestinfo keys (values masked) and, with
+      - Shows power state, size, disks, folder, the expiry (RV(vm.expires_at), RV(vm.ttl)), the
+        guestinfo keys (values masked) and, with
         O(cloud_init), the cloud-init documents the VM holds and the new ones by document and
         key, with a keyed digest in place of every value that may hold a secret (C(runcmd),
         C(write_files), ...), so it tells which document and key changed, never their content.
@@ -217,8 +253,10 @@ notes:
     otherwise; the address in O(cloud_init.ip) is the new VM's.
   - Changing O(cloud_init) of an existing VM changes its cloud-init instance ID, so the guest
     applies the new data at its next boot.
-  - Placement options (O(resource_pool), O(datastore), O(network), O(linked_clone)) only apply
-    when the VM is created; the module does not migrate VMs.
+  - Placement options (O(resource_pool), O(datastore), O(network), O(linked_clone),
+    O(disk_format)) only apply when the VM is created; the module does not migrate VMs.
+  - On a standalone ESXi host the VM's folder must not exist yet on the datastore; the task
+    fails naming it rather than use or remove a folder it did not make.
 seealso:
   - module: ghost.infra.esxi_vm_info
   - module: community.vmware.vmware_guest
@@ -279,7 +317,8 @@ RETURN = r"""
 vm:
   description:
     - The VM after the task (the predicted VM in check mode). Empty after O(state=absent).
-    - After O(fallback=ssh) only RV(vm.name), RV(vm.moid) and RV(vm.power_state) are known.
+    - After O(fallback=ssh) only RV(vm.name), RV(vm.moid) and RV(vm.power_state) are known
+      (through C(esxcli) - RV(vm.name), RV(vm.uuid), RV(vm.power_state); RV(vm.moid) is null).
   returned: always
   type: dict
   contains:
@@ -299,7 +338,7 @@ vm:
       type: str
       sample: 50219a4f-5d0a-1a7b-9d2e-84c8f4a1e0c3
     moid:
-      description: Managed object ID (on a standalone ESXi host, the C(vim-cmd) vmid).
+      description: Managed object ID (after the SSH fallback, the C(vim-cmd) vmid; null after the esxcli fallback).
       returned: success
       type: str
       sample: vm-1042
@@ -385,17 +424,39 @@ vm:
       returned: success
       type: bool
       sample: true
+    expires_at:
+      description: When the VM expires (RFC 3339, UTC), or null when it has no expiry (and after the SSH fallback).
+      returned: success
+      type: str
+      sample: "2026-12-01T18:00:00Z"
+    expired:
+      description: Whether RV(vm.expires_at) has passed (null after the SSH fallback).
+      returned: success
+      type: bool
+      sample: false
+    ttl:
+      description: The TTL the expiry was last renewed with (canonical, such as V(8h)), or null.
+      returned: success
+      type: str
+      sample: 8h
 changes:
   description: What changed (or would change in check mode); guestinfo values are masked.
   returned: always
   type: list
   elements: str
-  sample: ["cpu: 2 -> 4", "power_state: poweredOn -> poweredOff"]
+  sample: ["cpu: 2 -> 4", "ttl: None -> 8h", "power_state: poweredOn -> poweredOff"]
 fallback:
   description: V(ssh) when the task ran through the SSH fallback.
   returned: when the SSH fallback was used
   type: str
   sample: ssh
+fallback_tool:
+  description:
+    - What the SSH fallback used on the host, V(vim-cmd) (hostd answered), or V(esxcli) or
+      V(localcli) (hostd did not; only running VM processes were seen and stopped).
+  returned: when the SSH fallback was used
+  type: str
+  sample: vim-cmd
 duration:
   description: Seconds the task took.
   returned: always
@@ -405,12 +466,14 @@ duration:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.ghost.infra.plugins.module_utils._common import lifetime  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import secret_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.argspec import cloud_init_argument_spec  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.argspec import vsphere_argument_spec  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import PYVMOMI, VsphereClient  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import PYVMOMI  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.copy_client import VmClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.spec import STATES, UNMASKED_OPTIONS, check_params, visible_values  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.ssh import SshRunner, VimCmd  # noqa: E402
 
@@ -438,6 +501,7 @@ def main():
         "memory_mb": {"type": "int"},
         "disk_gb": {"type": "int"},
         "linked_clone": {"type": "bool", "default": False},
+        "disk_format": {"type": "str", "choices": ["thin", "thick", "eager_zeroed_thick"]},
         "guestinfo": {"type": "dict", "no_log": True},
         "wait_for_ip": {"type": "bool", "default": False},
         "wait_timeout": {"type": "int", "default": 300},
@@ -451,7 +515,9 @@ def main():
         "ssh_known_hosts_file": {"type": "path"},
         "ssh_host_key_checking": {"type": "str", "choices": ["strict", "accept-new"], "default": "strict"},
     })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    argument_spec.update({key: dict(option) for key, option in lifetime.ARGUMENT_SPEC.items()})
+    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=list(lifetime.MUTUALLY_EXCLUSIVE),
+                           supports_check_mode=True)
     module.no_log_values.update(secret_values(module.params["cloud_init"]))
     unmask(module, visible_values(module.params), options=UNMASKED_OPTIONS)
     require_libraries(module, PYVMOMI)
@@ -459,7 +525,7 @@ def main():
     def action():
         check_params(module.params)
         return runner.esxi_vm(module.params, check_mode=module.check_mode, diff=module._diff,
-                              connect=VsphereClient.connect, vim_cmd_factory=vim_cmd)
+                              connect=VmClient.connect, vim_cmd_factory=vim_cmd)
 
     run(module, action)
 

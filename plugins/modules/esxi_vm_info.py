@@ -18,6 +18,7 @@ description:
   - Reads everything with ONE paged PropertyCollector C(RetrievePropertiesEx) call over a
     ContainerView, not one call per VM, so thousands of VMs take seconds.
   - guestinfo values are never returned, only their keys.
+  - The expiry M(ghost.infra.esxi_vm) stores in extraConfig comes from the same call.
 author:
   - ghost.infra contributors (@ghost-infra)
 requirements:
@@ -178,6 +179,21 @@ vms:
       returned: success
       type: bool
       sample: true
+    expires_at:
+      description: When the VM expires (RFC 3339, UTC; extraConfig C(ghost.infra.expires-at)), or null.
+      returned: success
+      type: str
+      sample: "2026-12-01T18:00:00Z"
+    expired:
+      description: Whether RV(vms[].expires_at) has passed at the time of the task.
+      returned: success
+      type: bool
+      sample: false
+    ttl:
+      description: The TTL the expiry was last renewed with (extraConfig C(ghost.infra.ttl)), or null.
+      returned: success
+      type: str
+      sample: 8h
 duration:
   description: Seconds the task took.
   returned: always

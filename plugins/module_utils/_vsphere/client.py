@@ -7,13 +7,19 @@
 It never touches AnsibleModule: it takes plain arguments, returns the plain records
 records.py describes (and converts) and raises GhostError (ApiUnreachableError when the API
 does not answer, which is what the SSH fallback acts on). Reads go through the
-PropertyCollector: one paged RetrievePropertiesEx over a ContainerView for the inventory, one
+PropertyCollector: one paged RetrievePropertiesEx walking the inventory for the inventory, one
 RetrievePropertiesEx for the full state of given VMs, so a module run costs a handful of round
 trips whatever the inventory size (pyVmomi's lazy properties would cost one round trip per
 attribute). Their answers are read by soapxml.py (C-accelerated ElementTree) rather than
 pyVmomi's per-element deserializer, sent through the stub pyVmomi logged in with
 (vmomi_internals.py); pyVmomi serializes the requests and makes every other call (tasks,
-login, views).
+login).
+
+An esxi_vm no-op costs four SOAP calls on vCenter: Login, the inventory read, the VM read and
+Logout. The inventory is walked with TraversalSpecs from the root folder (no ContainerView to
+create and destroy), and the session logs in on the managers' well-known moids
+(KNOWN_SERVICES) without RetrieveServiceContent, which runs only when something else of the
+service content is needed (a create, a standalone host's disk copies).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -54,7 +60,62 @@ VM_PROPERTIES = (
     "guest.net", "guest.toolsRunningStatus", "datastore", "resourcePool",
     "snapshot.currentSnapshot",
 )
+# What esxi_vm_info shows of a VM (views.vm_view): the full record less placement and hot-add.
+INFO_VM_PROPERTIES = (
+    "name", "parent", "config.template", "config.uuid", "config.instanceUuid",
+    "config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device",
+    "config.extraConfig", "runtime.powerState", "guest.ipAddress", "guest.net",
+)
 TASK_PROPERTIES = ("info.state", "info.error", "info.result")
+
+# The service content's managers by their well-known moids: (session manager, {content
+# attribute: (type, moid)}, whether that is a standalone host). vCenter has used these since
+# 2.5, hostd its ``ha-`` names; Login on the first session manager that exists replaces
+# RetrieveServiceContent + Login. Neither found: RetrieveServiceContent as usual.
+KNOWN_SERVICES = (
+    ("SessionManager", {"rootFolder": ("Folder", "group-d1"),
+                        "propertyCollector": ("PropertyCollector", "propertyCollector")}, None),
+    ("ha-sessionmgr", {"rootFolder": ("Folder", "ha-folder-root"),
+                       "propertyCollector": ("PropertyCollector", "ha-property-collector")}, True),
+)
+
+# How the PropertyCollector walks the inventory below a folder or datacenter: spec name ->
+# (type, path, next specs). A recursive ContainerView holds the same objects, but costs a
+# CreateContainerView and a DestroyView around the read. vcsim applies a path to any object
+# that has a field of that name, whatever the spec's type: no walk may lead from a VM to its
+# resource pool (and back to every VM of the pool).
+WALK = {
+    "folder": ("Folder", "childEntity",
+               ("folder", "dc_vms", "dc_hosts", "dc_datastores", "dc_networks", "compute_hosts", "compute_pool",
+                "vapp_vms")),
+    "dc_vms": ("Datacenter", "vmFolder", ("folder",)),
+    "dc_hosts": ("Datacenter", "hostFolder", ("folder",)),
+    "dc_datastores": ("Datacenter", "datastoreFolder", ("folder",)),
+    "dc_networks": ("Datacenter", "networkFolder", ("folder",)),
+    "compute_hosts": ("ComputeResource", "host", ()),
+    "compute_pool": ("ComputeResource", "resourcePool", ("pool",)),
+    "pool": ("ResourcePool", "resourcePool", ("pool",)),
+    "vapp_vms": ("VirtualApp", "vm", ()),
+}
+# The walks each type of object needs ("folder" always).
+# A type not listed gets every walk.
+WALK_FOR_TYPE = {
+    "Datacenter": (),
+    "VirtualMachine": ("dc_vms", "vapp_vms"),
+    "VirtualApp": ("dc_vms", "dc_hosts", "compute_pool", "pool"),
+    "Folder": ("dc_vms",),
+    "Network": ("dc_networks",),
+    "OpaqueNetwork": ("dc_networks",),
+    "DistributedVirtualPortgroup": ("dc_networks",),
+    "DistributedVirtualSwitch": ("dc_networks",),
+    "VmwareDistributedVirtualSwitch": ("dc_networks",),
+    "Datastore": ("dc_datastores",),
+    "StoragePod": ("dc_datastores",),
+    "ComputeResource": ("dc_hosts",),
+    "ClusterComputeResource": ("dc_hosts",),
+    "HostSystem": ("dc_hosts", "compute_hosts"),
+    "ResourcePool": ("dc_hosts", "compute_pool", "pool"),
+}
 
 
 class ApiUnreachableError(GhostError):
@@ -78,15 +139,53 @@ def _fault_text(exc):
     return "%s: %s" % (name, msg) if msg else name
 
 
+def walk(types):
+    """The WALK spec names that reach every object of ``types`` (type names)."""
+    names = {"folder"}
+    for kind in types:
+        names.update(WALK_FOR_TYPE.get(kind, tuple(WALK)))
+    return {name: (kind, path, tuple(n for n in following if n in names))
+            for name, (kind, path, following) in WALK.items() if name in names}
+
+
+class KnownContent:
+    """The service content of a session logged in through KNOWN_SERVICES: the managers whose
+    moids are known, and RetrieveServiceContent (once) for anything else."""
+
+    def __init__(self, known, fetch):
+        self._known = known
+        self._fetch = fetch
+        self._content = None
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._known:
+            return self._known[name]
+        if self._content is None:
+            self._content = self._fetch()
+        return getattr(self._content, name)
+
+
 class VsphereClient:
     """A logged-in session. Use ``with VsphereClient.connect(...) as client:`` to log out."""
 
-    def __init__(self, stub, content):
+    def __init__(self, stub, content, *, host_agent=None):
         self._stub = stub
         self.content = content
         self._devices = {}
+        # Known from the login when it went through hostd's session manager; else asked once.
+        self._host_agent = host_agent
         # Reads bypass pyVmomi's slow deserializer when its stub offers what that needs.
         self._raw_reads = vmomi_internals.raw_reads_supported(stub)
+
+    @property
+    def host_agent(self):
+        """Whether this is a standalone ESXi host (hostd) rather than vCenter: no CloneVM_Task there."""
+        if self._host_agent is None:
+            about = self.content.about
+            self._host_agent = getattr(about, "apiType", None) == "HostAgent"
+        return self._host_agent
 
     # -- session ------------------------------------------------------------------------------
 
@@ -115,8 +214,7 @@ class VsphereClient:
         try:
             stub = connect.SmartStubAdapter(host=hostname, port=int(port), sslContext=context,
                                             httpConnectionTimeout=timeout, connectionPoolTimeout=-1)
-            content = vim.ServiceInstance("ServiceInstance", stub).RetrieveContent()
-            content.sessionManager.Login(username, password, None)
+            content, host_agent = cls._login(pyvmomi, stub, username, password)
         except vim.fault.InvalidLogin:
             raise GhostError("Failed to log in to the vSphere API at %s as '%s': incorrect user name or password"
                              % (where, username))
@@ -151,7 +249,36 @@ class VsphereClient:
             raise GhostError("Failed to connect to the vSphere API at %s: %s: %s" % (where, type(exc).__name__, text))
         finally:
             socket.setdefaulttimeout(default_timeout)
-        return cls(stub, content)
+        return cls(stub, content, host_agent=host_agent)
+
+    @staticmethod
+    def _login(pyvmomi, stub, username, password):
+        """Log in; return (service content, host_agent or None when not known yet)."""
+        vim = pyvmomi.vim
+
+        def fetch():
+            return vim.ServiceInstance("ServiceInstance", stub).RetrieveContent()
+
+        def fetch_later():
+            try:
+                return fetch()
+            except pyvmomi.vmodl.MethodFault as exc:
+                raise GhostError("Failed to read the vSphere service content: %s" % _fault_text(exc))
+            except (OSError, http.client.HTTPException) as exc:
+                raise GhostError("Failed to read the vSphere service content: the connection failed: %s" % exc)
+
+        for session_moid, known, host_agent in KNOWN_SERVICES:
+            manager = vim.SessionManager(session_moid, stub)
+            try:
+                manager.Login(username, password, None)
+            except pyvmomi.vmodl.fault.ManagedObjectNotFound:
+                continue  # another product: try the next names
+            objects = {name: getattr(vim, kind)(moid, stub) for name, (kind, moid) in known.items()}
+            objects["sessionManager"] = manager
+            return KnownContent(objects, fetch_later), host_agent
+        content = fetch()
+        content.sessionManager.Login(username, password, None)
+        return content, None
 
     def close(self):
         """Log out (vCenter keeps sessions otherwise); errors are ignored."""
@@ -223,41 +350,33 @@ class VsphereClient:
                 break
             token, objects = self._page(what, "ContinueRetrievePropertiesEx", [token])
 
-    def _view_specs(self, view, properties):
-        """Object and property specs walking a ContainerView; ``properties`` maps a type to
-        its property paths."""
+    def _walk_specs(self, root, properties):
+        """Object and property specs walking the inventory below ``root`` (not reported itself)
+        with TraversalSpecs (walk()); ``properties`` maps a type to its property paths."""
         vim, vmodl = PYVMOMI.require().vim, PYVMOMI.require().vmodl
         pc = vmodl.query.PropertyCollector
-        traverse = pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
-        objects = [pc.ObjectSpec(obj=view, skip=True, selectSet=[traverse])]
+        specs = walk(properties)
+        traversals = [pc.TraversalSpec(name=name, type=getattr(vim, kind), path=path, skip=False,
+                                       selectSet=[pc.SelectionSpec(name=n) for n in following])
+                      for name, (kind, path, following) in sorted(specs.items())]
+        objects = [pc.ObjectSpec(obj=root, skip=True, selectSet=traversals)]
         props = [pc.PropertySpec(type=getattr(vim, kind), pathSet=list(paths), all=False)
                  for kind, paths in properties.items()]
         return objects, props
 
     def _collect_view(self, what, root, properties):
-        """Everything of the types in ``properties`` below ``root`` in one paged call."""
-        vim = PYVMOMI.require().vim
-        manager = self.content.viewManager
-        types = [getattr(vim, kind) for kind in properties]
-        view = self._call(what, manager.CreateContainerView, container=root, type=types, recursive=True)
-        try:
-            objects, props = self._view_specs(view, properties)
-            return list(self._retrieve(what, objects, props))
-        finally:
-            try:
-                view.DestroyView()
-            except Exception:
-                pass
+        """Everything of the types in ``properties`` below ``root`` (a folder or datacenter)
+        in ONE paged RetrievePropertiesEx; ``properties`` maps a type to its property paths."""
+        objects, props = self._walk_specs(root, properties)
+        return list(self._retrieve(what, objects, props))
 
     # -- reads --------------------------------------------------------------------------------
 
     def inventory(self, *, full=False):
         """Datacenters, folders, networks and every VM (as records.py describes): ONE paged
-        RetrievePropertiesEx over a ContainerView of the root folder. ``full`` reads every VM
-        property (info module); otherwise only what finds a VM by name."""
-        vm_props = VM_PROPERTIES if full else INVENTORY_VM_PROPERTIES
-        if full:
-            vm_props = tuple(p for p in vm_props if p != "snapshot.currentSnapshot")
+        RetrievePropertiesEx walking from the root folder. ``full`` reads what the info module
+        shows of every VM; otherwise only what finds a VM by name."""
+        vm_props = INFO_VM_PROPERTIES if full else INVENTORY_VM_PROPERTIES
         properties = {
             "VirtualMachine": vm_props,
             "Folder": ("name", "parent"),
@@ -392,6 +511,14 @@ class VsphereClient:
         if request.get("linked_clone"):
             location.diskMoveType = "createNewChildDiskBacking"
             spec.snapshot = self._ref("vm.Snapshot", request["snapshot"])
+        elif request.get("disk_format"):
+            thin, scrub = {"thin": (True, False), "thick": (False, False),
+                           "eager_zeroed_thick": (False, True)}[request["disk_format"]]
+            backing = vim.vm.device.VirtualDisk.FlatVer2BackingInfo
+            location.disk = [vim.vm.RelocateSpec.DiskLocator(
+                diskId=key, datastore=location.datastore or self._ref("Datastore", request["datastore"]),
+                diskBackingInfo=backing(thinProvisioned=thin, eagerlyScrub=scrub, diskMode="persistent"))
+                for key in request.get("disk_keys") or []]
         source = self._ref("VirtualMachine", request["template"])
         task = self._call(what, source.CloneVM_Task, folder=self._ref("Folder", request["folder"]),
                           name=request["name"], spec=spec)

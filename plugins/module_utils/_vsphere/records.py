@@ -46,12 +46,35 @@ SUSPENDED = "suspended"
 MANAGED_KEY = "ghost.infra.managed"
 MANAGED_VALUE = "true"
 GUESTINFO_PREFIX = "guestinfo."
+# extraConfig keys of the expiry record (_common/lifetime.py), stored beside MANAGED_KEY.
+LIFETIME_KEYS = {"ttl": "ghost.infra.ttl", "expires_at": "ghost.infra.expires-at",
+                 "renewed_at": "ghost.infra.renewed-at"}
 
 KB_PER_GB = 1024 * 1024
 
 
 def is_managed(record):
     return (record.get("extra_config") or {}).get(MANAGED_KEY, "").strip().lower() == MANAGED_VALUE
+
+
+def lifetime_of(extra_config):
+    """The expiry record ``{"ttl", "expires_at", "renewed_at"}`` an extraConfig mapping holds
+    (only the fields it has)."""
+    extra = extra_config or {}
+    return {field: extra[key].strip() for field, key in LIFETIME_KEYS.items() if (extra.get(key) or "").strip()}
+
+
+def lifetime_extra_config(record, current_extra=None):
+    """The extraConfig entries that make a VM holding ``current_extra`` hold the expiry record
+    ``record``: each field set, and "" (vSphere's removal) for a key it holds that ``record``
+    lacks. Only entries that differ from ``current_extra``."""
+    current = current_extra or {}
+    out = {}
+    for field, key in LIFETIME_KEYS.items():
+        value = (record or {}).get(field) or ""
+        if (current.get(key) or "") != value:
+            out[key] = value
+    return out
 
 
 def guestinfo_of(extra_config):

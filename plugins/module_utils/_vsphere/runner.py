@@ -27,7 +27,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.render impo
     masked_documents,
     render_documents,
 )
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere import lookup, spec, views
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere import copy_spec, lookup, records, spec, views
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records import POWERED_OFF, POWERED_ON
 
 CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs")
@@ -140,16 +140,32 @@ def _read_template(client, inventory, datacenter, params):
 
 def _create(client, *, inventory, datacenter, params, check_mode, diff):
     name = params["name"]
+    now = views.utc_now()
+    life = spec.wanted_lifetime(params, {}, now=now)  # bad input fails before anything is made
     template = _read_template(client, inventory, datacenter, params)
     datacenter = datacenter or lookup.folder_datacenter(template["parent"], inventory)
     documents, ci_keys = _render_cloud_init(params)
     raw = spec.raw_guestinfo(params.get("guestinfo"), GUESTINFO_KEYS)
     extra = spec.clone_extra_config(ci_keys, raw, template["extra_config"], GUESTINFO_KEYS)
+    if not template.get("template"):
+        # A cold clone of a VM: none of the source's guestinfo (its identity) is kept.
+        extra.update(copy_spec.identity_clears(template["extra_config"], extra))
+    # The expiry goes into the same create spec as the marker; a source's own expiry is not copied.
+    extra.update(records.lifetime_extra_config(life, template["extra_config"]))
     placement = client.placement(datacenter)
+    # A standalone host (hostd) has no CloneVM_Task: the VM is made from copies of the disks.
+    by_copy = bool(getattr(client, "host_agent", False))
     try:
         request, predicted = spec.clone_request(
             name=name, template=template, placement=placement, inventory=inventory, datacenter=datacenter,
-            params=params, extra_config=extra, power_on=params["state"] in ("poweredon", "restarted"))
+            params=params, extra_config=extra, power_on=params["state"] in ("poweredon", "restarted"), now=now)
+        request["datacenter"] = datacenter
+        plan = None
+        if by_copy:
+            plan = copy_spec.copy_plan(request, template, datastore_name=placement["datastores"][request["datastore"]]["name"],
+                                       disk_format=params.get("disk_format"))
+            for disk, copy in zip(predicted["disks"], plan["disks"]):
+                disk["file"], disk["thin"] = copy["dest"], plan["thin"]
     except GhostError as exc:
         raise GhostError(failure("create", "VM", name, exc))
     after = views.diff_side(predicted)
@@ -160,7 +176,7 @@ def _create(client, *, inventory, datacenter, params, check_mode, diff):
         return _result(changed=True, vm=predicted, diff=diff, before={}, after=after, changes=changes)
     warnings = []
     with _guestinfo_hidden(extra, template.get("extra_config")):
-        moid = client.clone(request)
+        moid = client.create_by_copy(request, plan) if by_copy else client.clone(request)
         if predicted["power_state"] == POWERED_ON:
             _power_on_created(client, moid, name)
         created = {"moid": moid, "name": name, "power_state": predicted["power_state"]}
@@ -176,27 +192,37 @@ def _update(client, record, *, inventory, params, check_mode, diff):
     documents, ci_keys = _render_cloud_init(params)
     raw = spec.raw_guestinfo(params.get("guestinfo"), GUESTINFO_KEYS)
     extra = spec.desired_extra_config(ci_keys, raw, record.get("extra_config"), GUESTINFO_KEYS)
+    now = views.utc_now()
+    life = spec.wanted_lifetime(params, records.lifetime_of(record.get("extra_config")), now=now)
     try:
         changes, reconfig = spec.compute_changes(
             record, cpu=params.get("cpu"), memory_mb=params.get("memory_mb"), disk_gb=params.get("disk_gb"),
-            extra_config=extra, cloud_init_keys=set(GUESTINFO_KEYS))
+            extra_config=extra, cloud_init_keys=set(GUESTINFO_KEYS), lifetime_record=life)
         steps = spec.power_plan(current, state, cold_changes=[c for c in changes if c.cold], force=params.get("force"))
     except GhostError as exc:
         raise GhostError(failure("update", "VM", name, exc), details=exc.details)
+    refusal = spec.lifetime_refusal(record, changes=changes, force=params.get("force"))
+    if refusal:
+        raise GhostError(failure("set the expiry of", "VM", name, refusal))
+    warnings_before = []
+    if params.get("force") and not records.is_managed(record) and any(c.field in spec.LIFETIME_FIELDS for c in changes):
+        warnings_before.append("VM '%s' has no ownership marker (extraConfig %s=%s): its expiry is stored, but "
+                               "the reaper never deletes it" % (name, records.MANAGED_KEY, records.MANAGED_VALUE))
     final_state = spec.final_power_state(current, steps)
     changed = bool(reconfig) or any(step != "reconfigure" for step in steps)
-    before_vm = views.vm_view(record, inventory)
-    after_vm = views.predict(before_vm, changes, power_state=final_state)
+    before_vm = views.vm_view(record, inventory, now=now)
+    after_vm = views.predict(before_vm, changes, power_state=final_state, now=now)
     texts = spec.change_texts(changes, state=state, before=current, after=final_state)
     before, after = views.diff_side(before_vm), views.diff_side(after_vm)
     if documents is not None:
         before["cloud_init"] = views.held_documents(record.get("extra_config"))
         after["cloud_init"] = masked_documents(documents)
     if check_mode:
-        return _result(changed=changed, vm=after_vm, diff=diff, before=before, after=after, changes=texts)
+        return _result(changed=changed, vm=after_vm, diff=diff, before=before, after=after, changes=texts,
+                       warnings=warnings_before)
     with _guestinfo_hidden(record.get("extra_config"), extra):
-        warnings = _apply_steps(client, record, steps=steps, reconfig=reconfig,
-                                shutdown_timeout=params.get("shutdown_timeout", 120))
+        warnings = warnings_before + _apply_steps(client, record, steps=steps, reconfig=reconfig,
+                                                  shutdown_timeout=params.get("shutdown_timeout", 120))
         vm = before_vm
         if changed or params.get("wait_for_ip"):
             vm = _final_vm(client, dict(record, power_state=final_state), inventory=inventory, params=params,
@@ -255,8 +281,9 @@ def esxi_vm(params, *, check_mode=False, diff=False, connect, vim_cmd_factory):
         result = ssh.ensure_power(vim_cmd_factory(params), name=params["name"], state=params["state"],
                                   force=params.get("force"), shutdown_timeout=params.get("shutdown_timeout", 120),
                                   check_mode=check_mode, diff=diff)
-        result["warnings"] = ["the vSphere API did not answer (%s); used the SSH fallback (vim-cmd), which "
-                              "neither checks nor changes size, placement, guestinfo or ownership" % exc] + result["warnings"]
+        result["warnings"] = ["the vSphere API did not answer (%s); used the SSH fallback (%s), which neither checks "
+                              "nor changes size, placement, guestinfo, ownership or expiry"
+                              % (exc, result.get("fallback_tool", "vim-cmd"))] + result["warnings"]
         return result
     with client:
         return ensure_vm(client, params, check_mode=check_mode, diff=diff)

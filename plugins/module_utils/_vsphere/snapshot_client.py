@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The vSphere calls of esxi_vm_snapshot (pyVmomi). Private to ghost.infra; no compatibility promise.
 
-SnapshotClient is the session of client.VsphereClient (login, logout, the inventory read that
+SnapshotClient is the session of copy_client.VmClient (login, logout, the inventory read that
 finds a VM by name, power on and off) with the snapshot calls added: one RetrievePropertiesEx
 for a VM's whole snapshot tree and power state, and the snapshot tasks. Like the client it
 builds on, it never touches AnsibleModule, returns plain data and raises GhostError.
@@ -15,14 +15,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import VsphereClient
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.copy_client import VmClient
 
 # A VM's name, power state and snapshot tree (VirtualMachineSnapshotInfo: currentSnapshot and
 # rootSnapshotList, every level of the tree in the one value).
 SNAPSHOT_PROPERTIES = ("name", "runtime.powerState", "snapshot")
 
 
-class SnapshotClient(VsphereClient):
+class SnapshotClient(VmClient):
     """A logged-in session with the snapshot calls. ``with SnapshotClient.connect(...) as c:``."""
 
     def read_snapshots(self, moid):

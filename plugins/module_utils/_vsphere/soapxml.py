@@ -38,31 +38,53 @@ class SoapFault(Exception):
         self.message = message
 
 
+# Tag and xsi:type strings repeat for every object of a page: split each once.
+_LOCAL_NAMES = {}
+_TYPE_NAMES = {}
+
+
 def _local(tag):
-    return tag.rsplit("}", 1)[-1]
+    try:
+        return _LOCAL_NAMES[tag]
+    except KeyError:
+        name = _LOCAL_NAMES[tag] = tag.rsplit("}", 1)[-1]
+        return name
 
 
 def _xsi_type(element):
     kind = element.get(XSI_TYPE)
-    return kind.rsplit(":", 1)[-1] if kind else None
+    if not kind:
+        return None
+    try:
+        return _TYPE_NAMES[kind]
+    except KeyError:
+        name = _TYPE_NAMES[kind] = kind.rsplit(":", 1)[-1]
+        return name
 
 
 def to_plain(element):
     """One XML value element in the plain form described above."""
     kind = _xsi_type(element)
-    children = list(element)
-    if kind == "ManagedObjectReference" or (not children and element.get("type") is not None):
-        return MoRef(element.get("type"), (element.text or "").strip())
-    if kind and kind.startswith("ArrayOf"):
-        return [to_plain(child) for child in children]
-    if not children:
+    if not len(element):
+        if kind == "ManagedObjectReference" or element.get("type") is not None:
+            return MoRef(element.get("type"), (element.text or "").strip())
+        if kind and kind.startswith("ArrayOf"):
+            return []
         return element.text or ""
-    grouped = {}
-    for child in children:
-        grouped.setdefault(_local(child.tag), []).append(to_plain(child))
+    if kind and kind.startswith("ArrayOf"):
+        return [to_plain(child) for child in element]
     out = {"_type": kind}
-    for name, values in grouped.items():
-        out[name] = values if len(values) > 1 else values[0]
+    repeated = set()
+    for child in element:
+        name = _local(child.tag)
+        value = to_plain(child)
+        if name not in out:
+            out[name] = value
+        elif name in repeated:
+            out[name].append(value)
+        else:
+            out[name] = [out[name], value]
+            repeated.add(name)
     return out
 
 

@@ -14,6 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
+from ansible_collections.ghost.infra.plugins.module_utils._common import lifetime
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
 from ansible_collections.ghost.infra.plugins.module_utils._common.secrets import is_trivial, leaves
@@ -29,6 +32,8 @@ from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records impor
     POWERED_ON,
     SUSPENDED,
     is_managed,
+    lifetime_extra_config,
+    lifetime_of,
 )
 
 STATES = ("present", "poweredon", "poweredoff", "restarted", "absent")
@@ -48,6 +53,12 @@ def visible_values(params):
     return shown - secret
 
 
+MAX_CPU = 768                   # vCPUs per VM
+MAX_MEMORY_MB = 24 * 1024 * 1024  # 24 TB per VM
+MAX_DISK_GB = 62 * 1024         # 62 TB per virtual disk
+MAX_NAME = 80                   # characters of an inventory object's name
+
+
 def check_params(params):
     """Reject values no VM can have, naming the option (AnsibleModule only checks types)."""
     minimums = (("cpu", 1), ("memory_mb", 4), ("disk_gb", 1), ("wait_timeout", 0),
@@ -56,6 +67,13 @@ def check_params(params):
         value = params.get(option)
         if value is not None and value < minimum:
             raise GhostError("must be at least %d, got %d" % (minimum, value), option=option)
+    # vSphere 8's per-VM maximums (ESXi refuses above them; vcsim accepts anything).
+    maximums = (("cpu", MAX_CPU), ("memory_mb", MAX_MEMORY_MB), ("disk_gb", MAX_DISK_GB),
+                ("port", 65535), ("ssh_port", 65535))
+    for option, maximum in maximums:
+        value = params.get(option)
+        if value is not None and value > maximum:
+            raise GhostError("must be at most %d, got %d" % (maximum, value), option=option)
     if params.get("memory_mb") and params["memory_mb"] % 4:
         raise GhostError("must be a multiple of 4, got %d" % params["memory_mb"], option="memory_mb")
     name = (params.get("name") or "").strip("/")
@@ -63,6 +81,23 @@ def check_params(params):
         raise GhostError("must not be empty", option="name")
     if "/" in name and params.get("folder"):
         raise GhostError("is a path and folder is set too; give the folder in one place", option="name")
+    # The expiry options' spelling, before any connection (lifetime.wanted checks max_ttl
+    # against the VM's record later, still before any write).
+    lifetime.parse_ttl(params.get("ttl"))
+    lifetime.parse_ttl(params.get("max_ttl"), option="max_ttl")
+    if params.get("expires_at") is not None:
+        lifetime.parse_rfc3339(params["expires_at"])
+    # Checked here: the SSH fallback would otherwise hide them behind a connection error.
+    key = params.get("ssh_private_key_file")
+    if key and not os.path.isfile(key):
+        raise GhostError("%s: no such file" % key, option="ssh_private_key_file")
+    known = params.get("ssh_known_hosts_file")
+    if known and os.path.isdir(known):
+        raise GhostError("%s is a directory, not a file" % known, option="ssh_known_hosts_file")
+    leaf = name.rsplit("/", 1)[-1]
+    if len(leaf) > MAX_NAME:
+        raise GhostError("must be at most %d characters (vSphere's limit), got %d" % (MAX_NAME, len(leaf)),
+                         option="name")
 
 
 def split_name(params):
@@ -180,11 +215,33 @@ def disk_change(record, disk_gb, *, linked_clone=False):
     return disk, wanted_kb
 
 
+def wanted_lifetime(params, current, *, now):
+    """The expiry record a VM holding ``current`` (records.lifetime_of) should hold after the
+    task (lifetime.wanted with the ttl, expires_at and max_ttl options); GhostError naming the
+    option."""
+    return lifetime.wanted(current, ttl=params.get("ttl"), expires=params.get("expires_at"),
+                           max_ttl=params.get("max_ttl"), now=now)
+
+
+def lifetime_refusal(record, *, changes, force):
+    """Why storing an expiry on ``record`` needs force (None when it may): the reaper deletes
+    only VMs with the ownership marker, so an expiry on another VM is never set silently."""
+    if force or is_managed(record) or not any(c.field in LIFETIME_FIELDS for c in changes):
+        return None
+    return ("it was not created by ghost.infra (no extraConfig %s=%s), so an expiry would never "
+            "reap it; set force: true to store the expiry anyway" % (MANAGED_KEY, MANAGED_VALUE))
+
+
+LIFETIME_FIELDS = ("expires_at", "ttl", "renewed_at")
+
+
 def compute_changes(record, *, cpu=None, memory_mb=None, disk_gb=None, extra_config=None,
-                    cloud_init_keys=()):
+                    cloud_init_keys=(), lifetime_record=None):
     """The changes that bring an existing VM ``record`` to the task, as (changes, reconfig).
 
-    ``extra_config`` is desired_extra_config()'s output. ``reconfig`` is the plain request for
+    ``extra_config`` is desired_extra_config()'s output; ``lifetime_record`` the expiry record
+    the VM should hold (wanted_lifetime(); None: leave it), a hot change of extraConfig
+    only. ``reconfig`` is the plain request for
     client.reconfigure(): {cpu, memory_mb, disk: {key, capacity_kb}, extra_config} with only
     what changes, or None.
     """
@@ -215,6 +272,14 @@ def compute_changes(record, *, cpu=None, memory_mb=None, disk_gb=None, extra_con
         changes.append(Change(key, before, after, cold=on and key in cloud_init_keys))
     if extra_config:
         reconfig["extra_config"] = dict(extra_config)
+    if lifetime_record is not None:
+        entries = lifetime_extra_config(lifetime_record, current_extra)
+        held = lifetime_of(current_extra)
+        for field in LIFETIME_FIELDS:
+            if held.get(field) != lifetime_record.get(field):
+                changes.append(Change(field, held.get(field), lifetime_record.get(field), cold=False))
+        if entries:
+            reconfig.setdefault("extra_config", {}).update(entries)
     return changes, (reconfig or None)
 
 
@@ -270,16 +335,16 @@ def absent_refusals(record, *, force):
 
 
 def clone_request(*, name, template, placement, inventory, datacenter, params, extra_config,
-                  power_on):
+                  power_on, now=None):
     """The plain request for client.clone() and the predicted ``vm`` of the new VM.
 
     ``template`` is the full record of the source; ``placement`` the datacenter's pools,
     compute resources, hosts, datastores and networks (client.placement()); ``params`` the
     module options (folder, resource_pool, datastore, network, cpu, memory_mb, disk_gb,
-    linked_clone); ``extra_config`` every key the new VM gets (clone_extra_config()).
+    linked_clone, disk_format); ``extra_config`` every key the new VM gets (clone_extra_config()).
     ``power_on`` only sets the predicted power state: the clone is made powered off and the
     runner powers it on after, so a failed power-on is not taken for a failed clone.
-    Raises GhostError.
+    ``now`` is the moment the predicted ``expired`` is for. Raises GhostError.
     """
     folder_moid, path = lookup.resolve_folder(params.get("folder"), datacenter, inventory)
     request = {
@@ -295,6 +360,8 @@ def clone_request(*, name, template, placement, inventory, datacenter, params, e
         "disk": None,
         "nic": None,
         "extra_config": dict(extra_config),
+        "disk_format": params.get("disk_format"),
+        "disk_keys": [d["key"] for d in template.get("disks") or []],
     }
     if request["linked_clone"]:
         if not template.get("current_snapshot"):
@@ -330,6 +397,7 @@ def clone_request(*, name, template, placement, inventory, datacenter, params, e
         # Keys cleared with "" are not on the new VM.
         guestinfo=views.masked_guestinfo({k: v for k, v in extra_config.items() if v}),
         managed=extra_config.get(MANAGED_KEY) == MANAGED_VALUE,
+        **views.lifetime_view(lifetime_of(extra_config), now)
     )
     return request, predicted
 

@@ -14,6 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+
+from ansible_collections.ghost.infra.plugins.module_utils._common import lifetime
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
 from ansible_collections.ghost.infra.plugins.module_utils._common.secrets import is_trivial
@@ -26,6 +29,7 @@ from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records impor
     KB_PER_GB,
     guestinfo_of,
     is_managed,
+    lifetime_of,
     pick_ip,
 )
 
@@ -33,8 +37,20 @@ from ansible_collections.ghost.infra.plugins.module_utils._vsphere.records impor
 SECRET_FIELDS = ("guestinfo.*",)
 
 VM_FIELDS = ("name", "uuid", "instance_uuid", "moid", "power_state", "ip_address", "cpu", "memory_mb", "disks",
-             "networks", "folder", "datacenter", "template", "guestinfo", "managed")
-DIFF_FIELDS = ("power_state", "cpu", "memory_mb", "disks", "networks", "folder", "guestinfo", "managed")
+             "networks", "folder", "datacenter", "template", "guestinfo", "managed", "expires_at", "expired", "ttl")
+DIFF_FIELDS = ("power_state", "cpu", "memory_mb", "disks", "networks", "folder", "guestinfo", "managed",
+               "expires_at", "ttl")
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def lifetime_view(record, now=None):
+    """``{"expires_at", "expired", "ttl"}`` of an expiry record (records.lifetime_of) at ``now``."""
+    out = lifetime.status(record, now or utc_now())
+    out["ttl"] = (record or {}).get("ttl") or None
+    return out
 
 
 def masked_guestinfo(extra_config):
@@ -71,10 +87,11 @@ def blank_vm(**known):
     return vm
 
 
-def vm_view(record, inventory):
-    """The ``vm`` return value of a VM record: plain, masked (guestinfo values are never returned)."""
+def vm_view(record, inventory, *, now=None):
+    """The ``vm`` return value of a VM record: plain, masked (guestinfo values are never returned);
+    ``expired`` as of ``now`` (an aware datetime; default the current time)."""
     path, dc = folder_location(record.get("parent"), inventory)
-    return {
+    view = {
         "name": record.get("name"),
         "uuid": record.get("uuid"),
         "instance_uuid": record.get("instance_uuid"),
@@ -91,9 +108,11 @@ def vm_view(record, inventory):
         "guestinfo": masked_guestinfo(record.get("extra_config")),
         "managed": is_managed(record),
     }
+    view.update(lifetime_view(lifetime_of(record.get("extra_config")), now))
+    return view
 
 
-def predict(vm, changes, *, power_state):
+def predict(vm, changes, *, power_state, now=None):
     """The ``vm`` view after ``changes`` (spec.Change list) and a power state."""
     out = dict(vm)
     out["guestinfo"] = dict(vm.get("guestinfo") or {})
@@ -106,6 +125,9 @@ def predict(vm, changes, *, power_state):
             if disks:
                 disks[0]["capacity_gb"] = float(change.after)
             out["disks"] = disks
+        elif change.field in ("expires_at", "ttl"):
+            out[change.field] = change.after
+            out["expired"] = lifetime.is_expired(out["expires_at"], now or utc_now())
         elif change.field.startswith(GUESTINFO_PREFIX):
             if change.after:
                 out["guestinfo"][change.field] = MASK

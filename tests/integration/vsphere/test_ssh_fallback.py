@@ -4,10 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """esxi_vm's SSH fallback end to end: the vSphere API points at a dead port, a real OpenSSH
 server on 127.0.0.1 (own config, host key and authorized key in a temp dir, high port) stands
-in for the ESXi host, and a test ``vim-cmd`` on its session PATH answers in ESXi's formats.
+in for the ESXi host, and test ``vim-cmd``, ``esxcli`` and ``localcli`` on its session PATH
+answer in ESXi's formats from one JSON state. The state also says how hostd fails: ``hung``
+(vim-cmd never answers) or ``down`` (vim-cmd fails at once), and how each process tool does.
 
 The module runs through ansible-playbook at -vvv; the play asserts the results and the test
-checks the vim-cmd calls the host saw. sshd is started and stopped (by PID) by the fixture.
+checks the calls the host saw. The hostd-failure cases also call ensure_power() directly with
+a short probe timeout, and check that no command started over SSH is left running (the
+sessions carry a marker in their environment). sshd is started and stopped (by PID) by the
+fixture.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,12 +32,13 @@ import time
 
 import pytest
 
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+# The testbed exports GHOST_SSHD (an sshd unpacked into its cache, not a system service).
+SSHD = os.environ.get("GHOST_SSHD") or shutil.which("sshd") or "/usr/sbin/sshd"
 PASSWORD = "fallback-test-password-0a9e"
 
 # A stand-in for ESXi's vim-cmd: state in a JSON file, output in ESXi's formats.
 VIM_CMD = r'''#!/usr/bin/env python3
-import json, sys
+import json, os, sys, time
 STATE = __STATE__
 with open(STATE) as f:
     state = json.load(f)
@@ -42,6 +48,16 @@ state["log"].append(" ".join(args))
 def save():
     with open(STATE, "w") as f:
         json.dump(state, f)
+
+if state["hostd"] == "hung":  # as vim-cmd waits on a hung hostd: forever, until killed
+    save()
+    with open(STATE + ".hung-pids", "a") as f:
+        f.write("%d\n" % os.getpid())
+    time.sleep(86400)
+if state["hostd"] == "down":  # what vim-cmd prints when hostd does not take the connection
+    print("Connect to localhost failed: Connection failure.", file=sys.stderr)
+    save()
+    sys.exit(1)
 
 def fault(name, msg, tail=""):
     print("(vim.fault.%s) {\n   faultCause = (vmodl.MethodFault) null, \n   faultMessage = <unset>, \n"
@@ -94,6 +110,71 @@ else:
     save()
     sys.exit(1)
 save()
+'''
+
+# A stand-in for esxcli and localcli (the same script, by its name): `vm process list` in the
+# default and csv formats, `vm process kill`; a VM whose "ignores" holds a kill type survives it.
+PROCESS_TOOL = r'''#!/usr/bin/env python3
+import json, os, sys, time
+STATE = __STATE__
+tool = os.path.basename(sys.argv[0])
+with open(STATE) as f:
+    state = json.load(f)
+args = sys.argv[1:]
+state["log"].append(" ".join([tool] + args))
+
+def save():
+    with open(STATE, "w") as f:
+        json.dump(state, f)
+
+def world(vmid):
+    return 2100000 + 10 * int(vmid) + 1
+
+mode = state["tools"][tool]
+if mode == "hung":  # esxcli goes through hostd: it hangs with it
+    save()
+    with open(STATE + ".hung-pids", "a") as f:
+        f.write("%d\n" % os.getpid())
+    time.sleep(86400)
+if mode == "fail":
+    print("Connect to localhost failed: Connection failure.", file=sys.stderr)
+    save()
+    sys.exit(1)
+csv_format = args[:1] == ["--formatter=csv"]
+if csv_format:
+    args = args[1:]
+running = [(vmid, vm) for vmid, vm in sorted(state["vms"].items(), key=lambda kv: int(kv[0])) if vm["state"] == "on"]
+if args == ["vm", "process", "list"]:
+    if csv_format:
+        print("ConfigFile,DisplayName,ProcessID,UUID,VMXCartelID,WorldID,")
+    for vmid, vm in running:
+        fields = {"World ID": world(vmid), "Process ID": 0, "VMX Cartel ID": world(vmid) - 1,
+                  "UUID": "56 4d 00 00 00 00 00 00-00 00 00 00 00 00 00 %02d" % int(vmid), "Display Name": vm["name"],
+                  "Config File": "/vmfs/volumes/5f1c9d4e-0b2a6c10-8c3e-0050569a1b2c/%s/%s.vmx" % (vm["name"], vm["name"])}
+        if csv_format:
+            print(",".join('"%s"' % value if "," in str(value) else str(value)
+                           for _key, value in sorted(fields.items(), key=lambda kv: kv[0].replace(" ", ""))) + ",")
+        else:
+            print(vm["name"])
+            for key, value in fields.items():
+                print("   %s: %s" % (key, value))
+            print("")
+    save()
+    sys.exit(0)
+if args[:3] == ["vm", "process", "kill"] and len(args) == 5:
+    kind, world_id = args[3].split("=", 1)[1], int(args[4].split("=", 1)[1])
+    for vmid, vm in running:
+        if world(vmid) == world_id:
+            if kind not in vm.get("ignores", []):
+                vm["state"] = "off"
+            save()
+            sys.exit(0)
+    print("Unable to find a running VM with world ID %d" % world_id, file=sys.stderr)
+    save()
+    sys.exit(1)
+print("Error: Unknown command or namespace %s" % " ".join(args), file=sys.stderr)
+save()
+sys.exit(1)
 '''
 
 PLAY = textwrap.dedent('''\
@@ -225,7 +306,8 @@ def keygen(path, kind="ed25519"):
 
 @pytest.fixture
 def esxi_over_ssh(tmp_path):
-    """An sshd on a high 127.0.0.1 port whose sessions find the test vim-cmd on PATH."""
+    """An sshd on a high 127.0.0.1 port whose sessions find the test vim-cmd, esxcli and
+    localcli on PATH."""
     if not os.path.exists(SSHD) or not shutil.which("ssh"):
         pytest.fail("the SSH fallback test needs OpenSSH (apt-get install openssh-server openssh-client)")
     user = getpass.getuser()
@@ -234,7 +316,7 @@ def esxi_over_ssh(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     state = tmp_path / "state.json"
-    state.write_text(json.dumps({"log": [], "vms": {
+    state.write_text(json.dumps({"log": [], "hostd": "up", "tools": {"esxcli": "ok", "localcli": "ok"}, "vms": {
         "1": {"name": "ubuntu-22.04-template", "state": "off", "tools": False},
         "7": {"name": "web1", "state": "on", "tools": True, "note": "built by ghost.infra"},
         "9": {"name": "db 01", "state": "on", "tools": False},
@@ -242,10 +324,16 @@ def esxi_over_ssh(tmp_path):
     vim_cmd = bin_dir / "vim-cmd"
     vim_cmd.write_text(VIM_CMD.replace("__STATE__", repr(str(state))))
     vim_cmd.chmod(0o755)
+    for tool in ("esxcli", "localcli"):
+        script = bin_dir / tool
+        script.write_text(PROCESS_TOOL.replace("__STATE__", repr(str(state))))
+        script.chmod(0o755)
     host_pub = keygen(tmp_path / "host_ed25519")
     client_pub = keygen(tmp_path / "client_ed25519")
     (tmp_path / "authorized_keys").write_text(client_pub + "\n")
     port = free_port()
+    # Every process a session starts carries this: how the tests find what was left behind.
+    token = "ghost-fake-esxi-%d-%d" % (os.getpid(), port)
     (tmp_path / "known_hosts").write_text("[127.0.0.1]:%d %s\n" % (port, host_pub))
     (tmp_path / "empty_known_hosts").write_text("")
     config = tmp_path / "sshd_config"
@@ -262,7 +350,7 @@ def esxi_over_ssh(tmp_path):
         "PermitRootLogin prohibit-password",
         "UsePAM no",
         "StrictModes no",
-        "SetEnv PATH=%s:/usr/local/bin:/usr/bin:/bin" % bin_dir,
+        "SetEnv PATH=%s:/usr/local/bin:/usr/bin:/bin GHOST_FAKE_ESXI=%s" % (bin_dir, token),
         "",
     ]))
     with open(str(tmp_path / "sshd.log"), "w") as log:
@@ -280,7 +368,8 @@ def esxi_over_ssh(tmp_path):
                     pytest.fail("sshd did not listen on port %d" % port)
                 time.sleep(0.1)
         yield {"port": port, "user": user, "key": tmp_path / "client_ed25519", "known_hosts": tmp_path / "known_hosts",
-               "empty_known_hosts": tmp_path / "empty_known_hosts", "state": state, "dir": tmp_path}
+               "empty_known_hosts": tmp_path / "empty_known_hosts", "state": state, "dir": tmp_path, "bin": bin_dir,
+               "token": token}
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -288,6 +377,21 @@ def esxi_over_ssh(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def ansible_playbook(text, esxi, tmp_path):
+    """Runs the play ``text`` (formatted with the fixture's ports, user and files) at -vvv."""
+    play = tmp_path / "play.yml"
+    play.write_text(text.format(api_port=free_port(),  # nothing listens there: the API "does not answer"
+                                ssh_port=esxi["port"], user=esxi["user"], key=esxi["key"],
+                                known_hosts=esxi["known_hosts"], empty_known_hosts=esxi["empty_known_hosts"]))
+    env = dict(os.environ)
+    env.update({"VMWARE_PASSWORD": PASSWORD, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp")})
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "-i", "localhost,", str(play),
+           "-e", "ansible_python_interpreter=%s" % sys.executable]
+    return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=600, check=False)
 
 
 def test_vim_cmd_through_sshd_answers_like_esxi(esxi_over_ssh):
@@ -304,18 +408,7 @@ def test_vim_cmd_through_sshd_answers_like_esxi(esxi_over_ssh):
 
 
 def test_esxi_vm_falls_back_to_ssh(esxi_over_ssh, tmp_path):
-    api_port = free_port()  # nothing listens there: the vSphere API "does not answer"
-    play = tmp_path / "play.yml"
-    play.write_text(PLAY.format(api_port=api_port, ssh_port=esxi_over_ssh["port"], user=esxi_over_ssh["user"],
-                                key=esxi_over_ssh["key"], known_hosts=esxi_over_ssh["known_hosts"],
-                                empty_known_hosts=esxi_over_ssh["empty_known_hosts"]))
-    env = dict(os.environ)
-    env.update({"VMWARE_PASSWORD": PASSWORD, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp")})
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "-i", "localhost,", str(play),
-           "-e", "ansible_python_interpreter=%s" % sys.executable]
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=600, check=False)
+    proc = ansible_playbook(PLAY, esxi_over_ssh, tmp_path)
     assert proc.returncode == 0, "\n".join(proc.stdout.splitlines()[-60:])
     assert PASSWORD not in proc.stdout
 
@@ -332,3 +425,236 @@ def test_esxi_vm_falls_back_to_ssh(esxi_over_ssh, tmp_path):
         "vmsvc/power.off 7",  # absent with force: powered on, so off first
         "vmsvc/destroy 7",
     ]
+
+
+# --- hostd hung or down: esxcli / localcli -------------------------------------------------
+
+PROBE = 2  # seconds: the direct calls below use a short probe, the playbook the default one
+# What a handful of SSH round trips may take on top of the probes: one is ~1 s on a loaded
+# 2-CPU machine (handshake plus the Python fakes' start) and several seconds at a load of 10, as
+# when the whole suite runs. Still far below COMMAND_TIMEOUT (120 s), which is what a hung
+# vim-cmd would cost without the short probe, so the bound still tells a hang.
+ROUND_TRIPS = 45
+
+
+def set_host(esxi, **changes):
+    """Changes the fake host's JSON state (hostd, tools, per-VM fields as vm_<vmid>={...})."""
+    state = json.loads(esxi["state"].read_text())
+    for key, value in changes.items():
+        if key.startswith("vm_"):
+            state["vms"][key[3:]].update(value)
+        elif key == "tools":
+            state["tools"].update(value)
+        else:
+            state[key] = value
+    esxi["state"].write_text(json.dumps(state))
+
+
+def host_state(esxi):
+    return json.loads(esxi["state"].read_text())
+
+
+def ssh_runner(esxi):
+    from ansible_collections.ghost.infra.plugins.module_utils._vsphere.ssh import SshRunner
+
+    return SshRunner(host="127.0.0.1", user=esxi["user"], port=esxi["port"], private_key_file=str(esxi["key"]),
+                     known_hosts_file=str(esxi["known_hosts"]))
+
+
+def ensure_direct(esxi, state, *, processes_timeout=PROBE, **kwargs):
+    """ensure_power() through the real sshd, with short bounds; (result or GhostError, seconds)."""
+    from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+    from ansible_collections.ghost.infra.plugins.module_utils._vsphere import ssh
+
+    runner = ssh_runner(esxi)
+    start = time.monotonic()
+    try:
+        outcome = ssh.ensure_power(ssh.VimCmd(runner, probe_timeout=PROBE), name=kwargs.pop("name", "web1"),
+                                   state=state, processes=ssh.ProcessTool(runner, timeout=processes_timeout), **kwargs)
+    except GhostError as exc:
+        outcome = exc
+    return outcome, time.monotonic() - start
+
+
+def alive(pid):
+    """True for a running process (a zombie is not running)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def session_processes(token):
+    """Live processes started by the fake host's SSH sessions (their environment has ``token``)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                if token.encode() not in f.read():
+                    continue
+        except OSError:
+            continue
+        if alive(int(pid)):
+            found.append(int(pid))
+    return found
+
+
+def assert_nothing_left(esxi, *, hung_expected):
+    """Every command the fallback started over SSH has ended, the hanging fakes included."""
+    pids_file = esxi["dir"] / "state.json.hung-pids"
+    hung = [int(line) for line in pids_file.read_text().split()] if pids_file.exists() else []
+    assert len(hung) == hung_expected
+    deadline = time.monotonic() + 5
+    while (session_processes(esxi["token"]) or any(alive(pid) for pid in hung)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in hung if alive(pid)] == []
+    assert session_processes(esxi["token"]) == []
+
+
+@pytest.mark.parametrize("hostd, hung", [("hung", 1), ("down", 0)])
+def test_poweredoff_through_esxcli_when_vim_cmd_hangs_or_fails(esxi_over_ssh, hostd, hung):
+    set_host(esxi_over_ssh, hostd=hostd)
+    result, seconds = ensure_direct(esxi_over_ssh, "poweredoff", shutdown_timeout=5)
+    assert not isinstance(result, Exception), result
+    assert result["changed"] is True
+    assert (result["fallback"], result["fallback_tool"]) == ("ssh", "esxcli")
+    assert result["vm"]["power_state"] == "poweredOff"
+    assert result["vm"]["uuid"] == "564d0000-0000-0000-0000-000000000007"
+    cause = {"hung": "vim-cmd vmsvc/getallvms did not answer within %d s (hostd hung?)" % PROBE,
+             "down": "vim-cmd vmsvc/getallvms: Connect to localhost failed: Connection failure. (hostd down?)"}[hostd]
+    assert result["warnings"][0].startswith("hostd did not answer (%s): the power state comes from `esxcli vm "
+                                            "process list`" % cause)
+    assert "stopped with `esxcli vm process kill --type=soft`" in result["warnings"][1]
+    assert seconds < PROBE + ROUND_TRIPS, seconds  # the probe, then list, kill, list
+    state = host_state(esxi_over_ssh)
+    assert state["vms"]["7"]["state"] == "off" and state["vms"]["9"]["state"] == "on"
+    assert state["log"] == ["vmsvc/getallvms", "esxcli --formatter=csv vm process list",
+                            "esxcli vm process kill --type=soft --world-id=2100071",
+                            "esxcli --formatter=csv vm process list"]
+    assert_nothing_left(esxi_over_ssh, hung_expected=hung)
+
+    again, _seconds = ensure_direct(esxi_over_ssh, "poweredoff")
+    assert again["changed"] is False
+    assert "VM 'web1' is not running according to esxcli" in again["warnings"][-1]
+
+
+def test_soft_kill_ignored_then_hard(esxi_over_ssh):
+    set_host(esxi_over_ssh, hostd="down", vm_7={"ignores": ["soft"]})
+    result, seconds = ensure_direct(esxi_over_ssh, "poweredoff", shutdown_timeout=2)
+    assert result["changed"] is True, result
+    kills = [entry for entry in host_state(esxi_over_ssh)["log"] if " kill " in entry]
+    assert kills == ["esxcli vm process kill --type=soft --world-id=2100071",
+                     "esxcli vm process kill --type=hard --world-id=2100071"]
+    assert "--type=hard" in result["warnings"][-1]
+    assert 2 <= seconds < 2 + ROUND_TRIPS, seconds
+    assert host_state(esxi_over_ssh)["vms"]["7"]["state"] == "off"
+
+
+def test_esxcli_hung_with_hostd_then_localcli(esxi_over_ssh):
+    """What a hung hostd does on a real host: esxcli waits on it as well; localcli does not."""
+    set_host(esxi_over_ssh, hostd="hung", tools={"esxcli": "hung"})
+    result, seconds = ensure_direct(esxi_over_ssh, "poweredoff", shutdown_timeout=5)
+    assert result["fallback_tool"] == "localcli", result
+    assert "`localcli vm process list`" in result["warnings"][0]
+    assert seconds < 2 * PROBE + ROUND_TRIPS, seconds
+    assert host_state(esxi_over_ssh)["vms"]["7"]["state"] == "off"
+    assert_nothing_left(esxi_over_ssh, hung_expected=2)
+
+
+def test_poweredon_with_hostd_hung_names_the_cause(esxi_over_ssh):
+    set_host(esxi_over_ssh, hostd="hung", vm_7={"state": "off"})
+    error, _seconds = ensure_direct(esxi_over_ssh, "poweredon")
+    assert str(error) == (
+        "Failed to power on VM 'web1': vim-cmd vmsvc/getallvms did not answer within %d s (hostd hung?), and "
+        "`esxcli vm process list` shows it is not running; powering on needs hostd (vim-cmd); esxcli cannot "
+        "power on a VM" % PROBE)
+    # Already running: nothing to do, and esxcli can tell.
+    ok, _seconds = ensure_direct(esxi_over_ssh, "poweredon", name="db 01")
+    assert (ok["changed"], ok["vm"]["power_state"], ok["fallback_tool"]) == (False, "poweredOn", "esxcli")
+    assert not [entry for entry in host_state(esxi_over_ssh)["log"] if " kill " in entry]
+    assert_nothing_left(esxi_over_ssh, hung_expected=2)
+
+
+@pytest.mark.parametrize("tools, detail", [
+    ("missing", "esxcli vm process list: bash: line 1: esxcli: command not found; localcli vm process list: "
+                "bash: line 1: localcli: command not found"),
+    ({"esxcli": "fail", "localcli": "fail"},
+     "esxcli vm process list: Connect to localhost failed: Connection failure.; localcli vm process list: "
+     "Connect to localhost failed: Connection failure."),
+])
+def test_no_esxcli_either_is_a_clear_error(esxi_over_ssh, tools, detail):
+    set_host(esxi_over_ssh, hostd="down")
+    if tools == "missing":
+        for tool in ("esxcli", "localcli"):
+            (esxi_over_ssh["bin"] / tool).unlink()
+    else:
+        set_host(esxi_over_ssh, tools=tools)
+    error, _seconds = ensure_direct(esxi_over_ssh, "poweredoff")
+    message = str(error)
+    assert message.startswith("Failed to power off VM 'web1': vim-cmd vmsvc/getallvms: Connect to localhost failed: "
+                              "Connection failure. (hostd down?); the fallback to esxcli/localcli failed too: ")
+    if tools == "missing":  # the wording of "not found" is the login shell's (bash here, ash on ESXi)
+        assert "esxcli vm process list: " in message and "localcli vm process list: " in message
+        assert message.count("not found") == 2
+    else:
+        assert message.endswith(detail)
+    assert host_state(esxi_over_ssh)["vms"]["7"]["state"] == "on"
+
+
+HUNG_PLAY = textwrap.dedent('''\
+    - hosts: localhost
+      connection: local
+      gather_facts: false
+      module_defaults:
+        ghost.infra.esxi_vm:
+          hostname: 127.0.0.1
+          port: {api_port}
+          username: root
+          validate_certs: false
+          fallback: ssh
+          ssh_port: {ssh_port}
+          ssh_user: {user}
+          ssh_private_key_file: {key}
+          ssh_known_hosts_file: {known_hosts}
+          shutdown_timeout: 5
+      tasks:
+        - name: Power off while hostd hangs (vim-cmd never answers)
+          ghost.infra.esxi_vm:
+            name: web1
+            state: poweredoff
+          register: hung_off
+        - name: Power on while hostd hangs
+          ghost.infra.esxi_vm:
+            name: web1
+            state: poweredon
+          register: hung_on
+          ignore_errors: true
+        - name: Check the results
+          ansible.builtin.assert:
+            that:
+              - hung_off is changed and hung_off.fallback == 'ssh' and hung_off.fallback_tool == 'esxcli'
+              - hung_off.vm.power_state == 'poweredOff'
+              - hung_off.duration < 15 + 15  # the probe, then a few SSH round trips
+              - hung_off.warnings | select('search', 'the power state comes from `esxcli vm process list`') | list | length == 1
+              - hung_off.warnings | select('search', 'kill --type=soft') | list | length == 1
+              - hung_on is failed
+              - "'did not answer within 15 s (hostd hung?)' in hung_on.msg"
+              - "'powering on needs hostd (vim-cmd); esxcli cannot power on a VM' in hung_on.msg"
+''')
+
+
+def test_esxi_vm_with_hostd_hung_uses_esxcli(esxi_over_ssh, tmp_path):
+    """The module with its default bounds: the probe gives up after PROBE_TIMEOUT (15 s)."""
+    from ansible_collections.ghost.infra.plugins.module_utils._vsphere.ssh import PROBE_TIMEOUT
+
+    assert PROBE_TIMEOUT == 15
+    set_host(esxi_over_ssh, hostd="hung")
+    start = time.monotonic()
+    proc = ansible_playbook(HUNG_PLAY, esxi_over_ssh, tmp_path)
+    assert proc.returncode == 0, "\n".join(proc.stdout.splitlines()[-60:])
+    assert time.monotonic() - start < 2 * (PROBE_TIMEOUT + ROUND_TRIPS) + 20  # + ansible-playbook's own start
+    assert host_state(esxi_over_ssh)["vms"]["7"]["state"] == "off"
+    assert_nothing_left(esxi_over_ssh, hung_expected=2)

@@ -19,6 +19,7 @@ import pytest
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import client as client_mod
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.copy_client import VmClient
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import runner
 
 SIMULATORS = ["vcenter", "esxi"]
@@ -36,7 +37,7 @@ def connect(env, which, **overrides):
     args = {"hostname": host_of(env, which), "username": env["VMWARE_USER"], "password": env["VMWARE_PASSWORD"],
             "port": port_of(env, which), "validate_certs": False}
     args.update(overrides)
-    return client_mod.VsphereClient.connect(**args)
+    return VmClient.connect(**args)
 
 
 @pytest.fixture(params=SIMULATORS)
@@ -61,7 +62,7 @@ def params(env, which, **overrides):
 def test_info_is_one_paged_retrieve(session):
     client, calls, env, which = session
     result = runner.vm_info(client, {"name": None, "folder": None})
-    assert calls.names == ["CreateContainerView", "RetrievePropertiesEx", "DestroyView"]
+    assert calls.names == ["RetrievePropertiesEx"]  # one walk from the root folder, no view
     assert len(result["vms"]) >= 2
     assert any(vm["template"] for vm in result["vms"])
 
@@ -108,18 +109,25 @@ def test_noop_reads_twice_and_writes_nothing(session):
         calls.names[:] = []
         result = runner.ensure_vm(client, task)
         assert result["changed"] is False
-        assert calls.names == ["CreateContainerView", "RetrievePropertiesEx", "DestroyView", "RetrievePropertiesEx"]
+        assert calls.names == ["RetrievePropertiesEx", "RetrievePropertiesEx"]
     finally:
         runner.ensure_vm(client, dict(task, state="absent"))
 
 
 def test_create_is_one_clone_call(session):
+    """vCenter: one CloneVM_Task. A standalone host has none: one copy per disk and one
+    CreateVM_Task. Either way the guestinfo is in the one call that makes the VM."""
     client, calls, env, which = session
     task = params(env, which, name="ghost-it-calls-2", state="present")
     try:
         runner.ensure_vm(client, task)
-        writes = [n for n in calls.names if n.endswith("_Task")]
-        assert writes == ["CloneVM_Task"]  # guestinfo in the clone spec, no reconfigure after it
+        writes = [n for n in calls.names if n.endswith("_Task") or n == "MakeDirectory"]
+        if which == "vcenter":
+            assert client.host_agent is False
+            assert writes == ["CloneVM_Task"]
+        else:
+            assert client.host_agent is True
+            assert writes == ["MakeDirectory", "CopyVirtualDisk_Task", "CreateVM_Task"]
     finally:
         runner.ensure_vm(client, dict(task, state="absent"))
 
@@ -133,18 +141,19 @@ BROKEN_POWER_ON = {"RUN.container": '["GHOST-INFRA-NO-SUCH-IMAGE"]', "RUN.mountd
 def test_power_on_failure_after_the_clone_is_told_and_a_rerun_converges(session):
     client, calls, env, which = session
     task = params(env, which, name="ghost-it-calls-4")
-    clone = client.clone
+    create = "create_by_copy" if client.host_agent else "clone"
+    made = getattr(client, create)
 
-    def clone_then_break_power_on(request):
-        moid = clone(request)
+    def create_then_break_power_on(request, *rest):
+        moid = made(request, *rest)
         client.reconfigure(moid, {"extra_config": BROKEN_POWER_ON}, request["name"])
         return moid
 
     try:
-        client.clone = clone_then_break_power_on
+        setattr(client, create, create_then_break_power_on)
         with pytest.raises(GhostError) as err:
             runner.ensure_vm(client, task)
-        del client.clone
+        delattr(client, create)
         message = str(err.value)
         assert message.startswith("Failed to power on VM 'ghost-it-calls-4': it was created (vm-")
         assert "but did not power on: MissingPowerOnConfiguration" in message
@@ -172,7 +181,7 @@ def test_power_on_failure_after_the_clone_is_told_and_a_rerun_converges(session)
         assert (result["vm"]["moid"], result["vm"]["power_state"]) == (vms[0]["moid"], "poweredOn")
         assert runner.ensure_vm(client, task)["changed"] is False
     finally:
-        client.__dict__.pop("clone", None)
+        client.__dict__.pop(create, None)
         runner.ensure_vm(client, dict(task, state="absent"))
 
 

@@ -7,10 +7,13 @@
 the module under test. Connection from VMWARE_HOST/USER/PASSWORD and ``--port``.
 
 ``decode NAME``   reads the VM's extraConfig and decodes its guestinfo keys twice: with our
-                  decoder and with cloud-init's VMware datasource (Debian's cloud-init, run by
-                  /usr/bin/python3 with VMX_GUESTINFO set). Prints the hostname, SSH keys and
+                  decoder and with cloud-init's VMware datasource (Debian's cloud-init as the
+                  testbed unpacks it, GHOST_CLOUDINIT_PYTHONPATH, run by /usr/bin/python3 with
+                  VMX_GUESTINFO set). Prints the hostname, SSH keys and
                   netplan each one sees, never the raw values.
 ``set-ip NAME IP`` sets the simulated guest IP (extraConfig SET.guest.ipAddress).
+``expiry NAME``   prints the VM's ghost.infra.* extraConfig keys (ownership and expiry) and its
+                  power state.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,6 +35,8 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 CLOUD_INIT_CHECK = r'''
 import json, os, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+import cloudinit
 from cloudinit import helpers, util
 from cloudinit.sources import DataSourceVMware
 root = tempfile.mkdtemp()
@@ -40,6 +45,7 @@ found = ds._get_data()
 user = util.load_yaml(util.decode_binary(ds.userdata_raw)) or {}
 name = ds.get_hostname()
 print(json.dumps({
+    "module": cloudinit.__file__,
     "found": found,
     "access": ds.data_access_method,
     "hostname": getattr(name, "hostname", name),
@@ -88,6 +94,10 @@ def ours(values):
 
 
 def cloud_init(values):
+    path = os.environ.get("GHOST_CLOUDINIT_PYTHONPATH")
+    if not path or not os.path.isdir(os.path.join(path, "cloudinit")):
+        sys.exit("GHOST_CLOUDINIT_PYTHONPATH (%s) names no unpacked cloud-init: source the testbed's env.sh "
+                 "(`make testbed-up` unpacks it)" % path)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "VMX_GUESTINFO": "1"}
     for key, value in values.items():
         env["VMX_GUESTINFO_" + key[len("guestinfo."):].upper().replace(".", "_")] = value
@@ -95,11 +105,14 @@ def cloud_init(values):
         script = os.path.join(tmp, "check.py")
         with open(script, "w") as handle:
             handle.write(CLOUD_INIT_CHECK)
-        proc = subprocess.run([SYSTEM_PYTHON, "-I", script], env=env, cwd=tmp, stdout=subprocess.PIPE,
+        proc = subprocess.run([SYSTEM_PYTHON, "-I", script, path], env=env, cwd=tmp, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True, timeout=300, check=False)
     if proc.returncode != 0:
-        sys.exit("cloud-init's datasource failed (is Debian's cloud-init package installed?):\n" + proc.stderr[-3000:])
+        sys.exit("cloud-init's datasource failed (its libraries come from bindep.txt):\n" + proc.stderr[-3000:])
     out = json.loads(proc.stdout)
+    module = out.pop("module")
+    if not module.startswith(os.path.join(path, "cloudinit") + os.sep):
+        sys.exit("cloud-init was imported from %s, not from the testbed's unpacked copy in %s" % (module, path))
     if not out.pop("found") or out.pop("access") != "envvar":
         sys.exit("cloud-init's VMware datasource found no data")
     return out
@@ -108,7 +121,7 @@ def cloud_init(values):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("command", choices=["decode", "set-ip"])
+    parser.add_argument("command", choices=["decode", "set-ip", "expiry"])
     parser.add_argument("name")
     parser.add_argument("ip", nargs="?")
     args = parser.parse_args()
@@ -124,6 +137,10 @@ def main():
             print(json.dumps({"state": task.info.state}))
             return
         extra = {o.key: o.value for o in vm.config.extraConfig}
+        if args.command == "expiry":
+            print(json.dumps({"keys": {k: v for k, v in extra.items() if k.startswith("ghost.infra.")},
+                              "power_state": str(vm.runtime.powerState)}))
+            return
     finally:
         Disconnect(si)
     values = {k: v for k, v in extra.items() if k.startswith("guestinfo.")}

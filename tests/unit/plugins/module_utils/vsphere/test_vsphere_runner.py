@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import MASK
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.guestinfo import decode_guestinfo
-from ansible_collections.ghost.infra.plugins.module_utils._vsphere import records, runner
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere import records, runner, spec
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import ApiUnreachableError
 
 GB = records.KB_PER_GB
@@ -505,3 +505,203 @@ def test_connected_client_is_closed():
     client = FakeClient()
     runner.esxi_vm(params(), connect=lambda **kw: client, vim_cmd_factory=None)
     assert client.closed is True
+
+
+class FakeHostAgent(FakeClient):
+    """A standalone host: no CloneVM_Task; VMs are made from copies of the source's disks."""
+
+    host_agent = True
+
+    def clone(self, request):
+        raise AssertionError("a host agent has no CloneVM_Task")
+
+    def create_by_copy(self, request, plan):
+        self.calls.append(("create_by_copy", copy.deepcopy(request), copy.deepcopy(plan)))
+        moid = "vm-%d" % self.next_id
+        self.next_id += 1
+        disks = [dict(d, key=2000 + i, label="Hard disk %d" % (i + 1), file=d["dest"], capacity_kb=d["capacity_kb"], thin=plan["thin"], linked=False)
+                 for i, d in enumerate(plan["disks"])]
+        self.vms[moid] = vm_record(moid, request["name"], parent=request["folder"], extra_config=dict(plan["extra_config"]),
+                                   cpu=request["cpu"] or 2, memory_mb=request["memory_mb"] or 2048, disks=disks)
+        return moid
+
+
+def test_a_host_agent_creates_by_copy_with_the_same_result_shape():
+    client = FakeHostAgent()
+    check = runner.ensure_vm(client, params(disk_gb=20), check_mode=True)
+    assert check["changed"] and client.writes() == []
+    assert check["vm"]["disks"][0]["file"] == "[ds1] web1/web1.vmdk" and check["vm"]["disks"][0]["thin"] is True
+    result = runner.ensure_vm(client, params(disk_gb=20))
+    assert [c[0] for c in client.writes()] == ["create_by_copy", "power_on"]
+    _name, request, plan = client.writes()[0]
+    assert request["datacenter"] == "ha-datacenter"
+    assert plan["directory"] == "[ds1] web1"
+    assert [(d["source"], d["dest"], d["grow_kb"]) for d in plan["disks"]] == [
+        ("[ds1] tmpl/tmpl.vmdk", "[ds1] web1/web1.vmdk", 20 * GB)]
+    # The template's stale vendordata is not carried over; the new keys are there.
+    assert "guestinfo.vendordata" not in plan["extra_config"]
+    assert decode_guestinfo(plan["extra_config"])["meta_data"]["local-hostname"] == "web1"
+    assert result["vm"]["disks"][0]["file"] == "[ds1] web1/web1.vmdk"
+    assert {k: v for k, v in check["vm"].items() if k not in ("moid", "uuid", "instance_uuid")} == \
+        {k: v for k, v in result["vm"].items() if k not in ("moid", "uuid", "instance_uuid")}
+    again = runner.ensure_vm(client, params(disk_gb=20))
+    assert again["changed"] is False
+
+
+def test_a_host_agent_refuses_linked_clones_and_running_sources_before_anything():
+    client = FakeHostAgent()
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params(linked_clone=True), check_mode=True)
+    assert "linked_clone" in str(err.value) and "needs vCenter" in str(err.value)
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, params(template="legacy"))
+    assert "cannot copy the disks of a running VM" in str(err.value)
+    assert client.writes() == []
+
+
+def test_a_cold_clone_of_a_vm_keeps_none_of_its_guestinfo():
+    client = FakeClient()
+    client.vms["vm-2"]["power_state"] = records.POWERED_OFF
+    client.vms["vm-2"]["extra_config"] = {"guestinfo.role": "db", "guestinfo.metadata": "OLD", "ghost.infra.managed": "true"}
+    runner.ensure_vm(client, params(template="legacy"))
+    request = [c[1] for c in client.calls if c[0] == "clone"][0]
+    assert request["extra_config"]["guestinfo.role"] == ""
+    assert request["extra_config"]["guestinfo.metadata"] not in ("", "OLD")
+
+
+# -- expiry (ttl / expires_at / max_ttl) ------------------------------------------------------
+
+LIFE_KEYS = set(records.LIFETIME_KEYS.values())
+
+
+def life_params(**overrides):
+    base = params(cloud_init=None, ttl=None, expires_at=None, max_ttl=None)
+    base.update(overrides)
+    return base
+
+
+def test_create_with_a_ttl_puts_the_expiry_in_the_clone_spec_and_check_mode_writes_nothing():
+    client = FakeClient()
+    check = runner.ensure_vm(client, life_params(ttl="1h"), check_mode=True, diff=True)
+    assert check["changed"] and client.writes() == []
+    assert check["vm"]["ttl"] == "1h" and check["vm"]["expired"] is False and check["vm"]["expires_at"]
+    assert check["diff"]["after"]["ttl"] == "1h" and check["diff"]["after"]["expires_at"]
+    result = runner.ensure_vm(client, life_params(ttl="1h"))
+    assert [c[0] for c in client.writes()] == ["clone", "power_on"]  # one step: no reconfigure after
+    extra = client.writes()[0][1]["extra_config"]
+    assert extra[records.MANAGED_KEY] == "true"
+    assert extra["ghost.infra.ttl"] == "1h" and extra["ghost.infra.expires-at"] == result["vm"]["expires_at"]
+    assert extra["ghost.infra.renewed-at"] <= extra["ghost.infra.expires-at"]
+    assert (result["vm"]["ttl"], result["vm"]["expired"]) == ("1h", False)
+
+
+def test_the_same_ttl_again_changes_nothing_however_late_and_a_new_ttl_renews_hot():
+    client = FakeClient()
+    runner.ensure_vm(client, life_params(ttl="1h"))
+    moid = "vm-100"
+    # Long after the expiry: the same TTL is still no change (the expiry is not pushed back).
+    client.vms[moid]["extra_config"].update({"ghost.infra.expires-at": "2020-01-01T01:00:00Z",
+                                             "ghost.infra.renewed-at": "2020-01-01T00:00:00Z"})
+    client.calls = []
+    same = runner.ensure_vm(client, life_params(ttl="60m"))
+    assert same["changed"] is False and client.writes() == []
+    assert same["vm"]["expired"] is True and same["vm"]["expires_at"] == "2020-01-01T01:00:00Z"
+    assert client.vms[moid]["power_state"] == records.POWERED_ON
+    check = runner.ensure_vm(client, life_params(ttl="8h"), check_mode=True, diff=True)
+    assert check["changed"] is True and client.writes() == []
+    assert check["vm"]["expired"] is False and check["vm"]["ttl"] == "8h"
+    assert check["diff"]["before"]["ttl"] == "1h" and check["diff"]["after"]["ttl"] == "8h"
+    renewed = runner.ensure_vm(client, life_params(ttl="8h"))
+    assert renewed["changed"] is True
+    # One reconfigure of extraConfig only, no power change on the running VM.
+    assert [c[0] for c in client.writes()] == ["reconfigure"]
+    request = client.writes()[0][2]
+    assert set(request) == {"extra_config"} and set(request["extra_config"]) == LIFE_KEYS
+    assert "ttl: 1h -> 8h" in renewed["changes"]
+    assert not any(text.startswith("power_state") for text in renewed["changes"])
+    assert (renewed["vm"]["ttl"], renewed["vm"]["expired"]) == ("8h", False)
+    assert runner.ensure_vm(client, life_params(ttl="8h"))["changed"] is False
+    # Neither option: the stored expiry is kept.
+    assert runner.ensure_vm(client, life_params())["changed"] is False
+    assert client.vms[moid]["extra_config"]["ghost.infra.ttl"] == "8h"
+
+
+def test_an_explicit_expires_at_replaces_the_ttl():
+    client = FakeClient()
+    runner.ensure_vm(client, life_params(ttl="1h"))
+    client.calls = []
+    result = runner.ensure_vm(client, life_params(expires_at="2030-01-02T03:04:05+01:00"))
+    assert result["changed"] is True
+    extra = client.writes()[0][2]["extra_config"]
+    assert extra == {"ghost.infra.expires-at": "2030-01-02T02:04:05Z", "ghost.infra.ttl": "",
+                     "ghost.infra.renewed-at": ""}
+    assert (result["vm"]["expires_at"], result["vm"]["ttl"]) == ("2030-01-02T02:04:05Z", None)
+    assert runner.ensure_vm(client, life_params(expires_at="2030-01-02T02:04:05Z"))["changed"] is False
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"ttl": "30"}, "ttl"), ({"ttl": "0s"}, "ttl"), ({"expires_at": "tomorrow"}, "expires_at"),
+    ({"max_ttl": "soon"}, "max_ttl")])
+def test_bad_expiry_options_name_the_option_before_any_connection(overrides, option):
+    with pytest.raises(GhostError) as err:
+        spec.check_params(life_params(**overrides))
+    assert err.value.option == option
+
+
+def test_max_ttl_refuses_before_any_write():
+    client = FakeClient()
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, life_params(ttl="8h", max_ttl="1h"))
+    assert err.value.option == "ttl" and "max_ttl" in str(err.value)
+    assert client.writes() == [] and ("placement", "ha-datacenter") not in client.calls
+    runner.ensure_vm(client, life_params(ttl="1h"))
+    client.calls = []
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, life_params(expires_at="2099-01-01T00:00:00Z", max_ttl="7d"))
+    assert err.value.option == "expires_at"
+    assert client.writes() == []
+
+
+def test_a_vm_without_the_marker_gets_an_expiry_only_with_force():
+    client = FakeClient()  # vm-2 "legacy": running, no ownership marker
+    with pytest.raises(GhostError) as err:
+        runner.ensure_vm(client, life_params(name="legacy", ttl="1h"))
+    assert "not created by ghost.infra" in str(err.value) and "force: true" in str(err.value)
+    assert client.writes() == []
+    # Without an expiry asked for, nothing changes for it as before.
+    assert runner.ensure_vm(client, life_params(name="legacy"))["changed"] is False
+    result = runner.ensure_vm(client, life_params(name="legacy", ttl="1h", force=True))
+    assert result["changed"] is True and any("never deletes it" in w for w in result["warnings"])
+    assert [c[0] for c in client.writes()] == ["reconfigure"]  # no power cycle for an expiry
+    assert records.MANAGED_KEY not in client.vms["vm-2"]["extra_config"]
+    assert result["vm"]["ttl"] == "1h"
+
+
+def test_a_clone_does_not_inherit_the_source_expiry():
+    client = FakeClient()
+    client.vms["vm-1"]["extra_config"].update({"ghost.infra.expires-at": "2020-01-01T00:00:00Z",
+                                               "ghost.infra.ttl": "1h"})
+    result = runner.ensure_vm(client, life_params())
+    extra = client.writes()[0][1]["extra_config"]
+    assert extra["ghost.infra.expires-at"] == "" and extra["ghost.infra.ttl"] == ""
+    assert (result["vm"]["expires_at"], result["vm"]["expired"]) == (None, False)
+
+
+def test_a_host_agent_puts_the_expiry_in_the_create_spec():
+    client = FakeHostAgent()
+    result = runner.ensure_vm(client, life_params(ttl="2h"))
+    _name, _request, plan = client.writes()[0]
+    assert plan["extra_config"]["ghost.infra.ttl"] == "2h"
+    assert plan["extra_config"]["ghost.infra.expires-at"] == result["vm"]["expires_at"]
+    assert [c[0] for c in client.writes()] == ["create_by_copy", "power_on"]
+    assert runner.ensure_vm(client, life_params(ttl="2h"))["changed"] is False
+
+
+def test_vm_info_reports_the_expiry():
+    client = FakeClient()
+    runner.ensure_vm(client, life_params(ttl="1h"))
+    client.vms["vm-1"]["extra_config"]["ghost.infra.expires-at"] = "2020-01-01T00:00:00Z"
+    vms = {vm["name"]: vm for vm in runner.vm_info(client, {"name": None, "folder": None})["vms"]}
+    assert (vms["web1"]["expired"], vms["web1"]["ttl"]) == (False, "1h")
+    assert (vms["tmpl"]["expired"], vms["tmpl"]["expires_at"], vms["tmpl"]["ttl"]) == (True, "2020-01-01T00:00:00Z", None)
+    assert (vms["legacy"]["expired"], vms["legacy"]["expires_at"]) == (False, None)

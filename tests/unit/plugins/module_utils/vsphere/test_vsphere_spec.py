@@ -145,7 +145,7 @@ def test_vm_view_masks_guestinfo_and_reports_ownership():
     assert view["networks"] == ["VM Network"]
     assert sorted(view) == sorted(["name", "uuid", "instance_uuid", "moid", "power_state", "ip_address", "cpu",
                                    "memory_mb", "disks", "networks", "folder", "datacenter", "template",
-                                   "guestinfo", "managed"])
+                                   "guestinfo", "managed", "expires_at", "expired", "ttl"])
 
 
 @pytest.mark.parametrize("value, managed", [("true", True), ("TRUE ", True), ("false", False), (None, False)])
@@ -356,6 +356,7 @@ def test_clone_request_defaults_follow_the_template():
         "datastore": "datastore-1", "linked_clone": False, "snapshot": None,
         "cpu": None, "memory_mb": None, "disk": None, "nic": None,
         "extra_config": {records.MANAGED_KEY: "true", "guestinfo.metadata": "SECRET"},
+        "disk_format": None, "disk_keys": [2000],
     }
     assert predicted["folder"] == "/F0/DC0/vm"
     assert predicted["power_state"] == records.POWERED_ON
@@ -477,3 +478,23 @@ def test_change_texts_end_with_the_power_state():
         "cpu: 2 -> 4", "power_state: poweredOn -> poweredOff"]
     assert spec.change_texts([], state="restarted", before=on, after=on) == ["power_state: restarted"]
     assert spec.change_texts([], state="restarted", before=off, after=on) == ["power_state: poweredOff -> poweredOn"]
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("cpu", 769, "must be at most 768, got 769"),
+    ("memory_mb", 2 ** 40, "must be at most 25165824"),
+    ("disk_gb", 62 * 1024 + 1, "must be at most 63488"),
+    ("port", 70000, "must be at most 65535, got 70000"),
+    ("ssh_port", 0, "must be at least 1"),
+    ("name", "x" * 81, "must be at most 80 characters"),
+    ("name", "lab/" + "x" * 81, "must be at most 80 characters"),
+])
+def test_check_params_refuses_what_esxi_refuses(option, value, message):
+    with pytest.raises(GhostError, match=message) as raised:
+        spec.check_params({"name": "web1", option: value})
+    assert raised.value.option == option
+
+
+def test_check_params_takes_the_maximums():
+    spec.check_params({"name": "lab/" + "x" * 80, "cpu": 768, "memory_mb": 24 * 1024 * 1024, "disk_gb": 63488,
+                       "port": 65535})

@@ -126,7 +126,8 @@ class FakeHost:
         self.shuts_down = shuts_down
         self.commands = []
 
-    def run(self, command):
+    def run(self, command, *, timeout):
+        assert timeout in (ssh.PROBE_TIMEOUT, ssh.COMMAND_TIMEOUT)
         self.commands.append(command)
         parts = command.split()
         assert parts[0] == "vim-cmd"
@@ -192,6 +193,7 @@ def test_power_on_and_again():
     assert result["vm"]["moid"] == "7"
     assert result["vm"]["power_state"] == "poweredOn"
     assert result["fallback"] == "ssh"
+    assert result["fallback_tool"] == "vim-cmd"
     assert result["diff"] == {"before": {"power_state": "poweredOff"}, "after": {"power_state": "poweredOn"}}
     assert verbs(host) == ["getallvms", "power.getstate 7", "power.on 7", "power.getstate 7"]
     again = ensure(host, "poweredon")
@@ -283,6 +285,20 @@ def test_present_is_not_a_fallback_state():
     with pytest.raises(GhostError) as err:
         ensure(FakeHost({}), "present")
     assert err.value.option == "fallback"
+
+
+def test_reads_have_the_short_timeout_and_changes_the_long_one():
+    seen = []
+
+    class Recorder(FakeHost):
+        def run(self, command, *, timeout):
+            seen.append((command.split()[1], timeout))
+            return super(Recorder, self).run(command, timeout=timeout)
+
+    ensure(Recorder({"7": ["web1", "off"]}), "poweredon")
+    assert seen == [("vmsvc/getallvms", ssh.PROBE_TIMEOUT), ("vmsvc/power.getstate", ssh.PROBE_TIMEOUT),
+                    ("vmsvc/power.on", ssh.COMMAND_TIMEOUT), ("vmsvc/power.getstate", ssh.PROBE_TIMEOUT)]
+    assert ssh.PROBE_TIMEOUT < ssh.COMMAND_TIMEOUT
 
 
 def test_vim_cmd_fault_becomes_a_clear_error():

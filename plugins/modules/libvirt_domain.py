@@ -126,10 +126,12 @@ options:
   kernel:
     description:
       - Path of a kernel on the hypervisor for direct kernel boot. V('') removes it.
+      - When the hypervisor is on the host running the module (O(uri) names no host), the file
+        must exist there, checked before anything is made.
     type: str
   initrd:
     description:
-      - Path of an initrd on the hypervisor, with O(kernel). V('') removes it.
+      - Path of an initrd on the hypervisor, with O(kernel). V('') removes it. Checked as O(kernel).
     type: str
   cmdline:
     description:
@@ -143,13 +145,41 @@ options:
     type: str
   wait_for_ip:
     description:
-      - After the domain runs, wait until one of its NICs has an address, from libvirt's DHCP
-        leases or the QEMU guest agent. Needs O(state=running).
+      - After the domain runs, wait until one of its NICs has an address (see O(ip_source)).
+        Needs O(state=running) and a NIC.
     type: bool
     default: false
+  ip_source:
+    description:
+      - Where the addresses in RV(domain.interfaces[].addresses) come from, the libvirt
+        C(virDomainInterfaceAddresses) sources.
+      - V(lease) reads the DHCP leases of libvirt networks (dnsmasq; nothing for a static
+        address or a host bridge). V(agent) asks the QEMU guest agent in the guest (any
+        address, static ones too; needs C(qemu-guest-agent) running there). V(arp) reads the
+        host's ARP table (any address the guest has used on a bridge the host is on).
+      - V(auto) asks V(lease), then V(agent), then V(arp), and takes the first that knows an
+        address.
+    type: str
+    choices: [auto, lease, agent, arp]
+    default: auto
+  wait_for:
+    description:
+      - What to wait for after the domain runs (each for up to O(wait_timeout) seconds), in
+        this order. Needs O(state=running).
+      - V(ip) is O(wait_for_ip=true).
+      - V(cloud_init) waits until cloud-init finished in the guest, reading its
+        C(/run/cloud-init/result.json) through the QEMU guest agent (C(qemu-guest-agent) must
+        run in the guest and allow C(guest-file-open) and C(guest-file-read)). The result is
+        RV(cloud_init); when cloud-init reports errors, the task fails listing them (with
+        RV(cloud_init) in the result).
+      - Nothing is awaited in check mode.
+    type: list
+    elements: str
+    choices: [ip, cloud_init]
+    default: []
   wait_timeout:
     description:
-      - Seconds to wait for an address with O(wait_for_ip).
+      - Seconds to wait for an address with O(wait_for_ip), and for each of O(wait_for).
     type: int
     default: 300
   shutdown_timeout:
@@ -158,6 +188,35 @@ options:
       - When it is still running, the module fails unless O(force=true), which powers it off.
     type: int
     default: 120
+  reset_token:
+    description:
+      - Reset the domain to its golden state. The module powers it off, deletes its overlay disk
+        with everything the guest wrote, and creates it again from the base image (same size).
+        Its next boot is a first boot, so cloud-init runs again from the NoCloud seed (rebuilt
+        when O(cloud_init) is given). The instant equivalent of restoring a KubeVirt snapshot; the
+        base image is never written to.
+      - The reset happens when the token differs from the one recorded in the domain's
+        C(<metadata>) by the last reset (or by its creation). A re-run of the same task does
+        not reset again; give a new value (a counter, a build number) for the next reset, or
+        a value that changes every run, for example C("{{ now().isoformat() }}"), to reset
+        every time. A domain created with the option records the token and is not reset.
+      - Adding the option to an existing domain that has no token recorded resets it.
+      - The power state afterwards follows O(state) (with V(present), the state it had).
+        Only a domain whose disk this module created can be reset.
+      - 1 to 128 printable ASCII characters, not starting or ending with a blank.
+    type: str
+  strict_resources:
+    description:
+      - Before anything is created or changed, the module compares what the run takes with what
+        the hypervisor has, and names the numbers. Memory is checked when the run starts the
+        domain (or restarts it with more memory) and is always refused when it exceeds the host's
+        free memory plus its page cache.
+      - vCPUs above the host's CPUs (checked when the run defines, changes or starts the domain)
+        and disks whose virtual size exceeds the storage pool's free space (checked when the run
+        creates or grows them) are overcommitment that works until the guests use it all. They
+        give a warning, or with V(true) an error.
+    type: bool
+    default: false
   force:
     description:
       - Power the domain off when it ignores the ACPI shutdown for O(shutdown_timeout) seconds.
@@ -170,6 +229,7 @@ extends_documentation_fragment:
   - ghost.infra._attributes.ACTIONGROUP_LIBVIRT
   - ghost.infra.libvirt
   - ghost.infra.cloud_init
+  - ghost.infra.lifetime
 attributes:
   check_mode:
     support: full
@@ -180,8 +240,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff shows the power state, autostart and the domain XML before and after
-        (cloud-init documents are not part of the XML; the seed appears by hash and instance ID).
+      - The diff shows the power state, autostart, the expiry and the domain XML before and
+        after (cloud-init documents are not part of the XML; the seed appears by hash and
+        instance ID).
   platform:
     platforms: posix
 notes:
@@ -192,9 +253,17 @@ notes:
     C(<metadata>)).
   - If a run fails after creating volumes, it deletes them again; a new domain that cannot
     start is removed again.
+  - Free memory is read as libvirt reports it for the whole host (free, buffers and page
+    cache), not the sum of NUMA nodes; memory that running guests have been given but not yet
+    touched counts as free.
   - When two runs create the same domain at once, one defines it; the other fails with an
     error naming the domain (run it again to converge) and deletes no volume the domain uses.
   - Guests see the first virtio NIC as C(enp1s0) (q35 machine).
+  - The expiry (O(ttl), O(expires_at)) is kept as the attributes C(expires-at), C(ttl) and
+    C(renewed-at) of the module's element in the domain's C(<metadata>) (namespace
+    C(https://github.com/ghost-infra/ghost.infra/libvirt/1)). A new domain gets it in its first
+    definition; a new expiry on an existing domain is a metadata update of its persistent and,
+    while it runs, its live definition, never a restart.
 seealso:
   - module: ghost.infra.libvirt_domain_info
   - module: ghost.infra.cloud_init_seed
@@ -220,6 +289,7 @@ EXAMPLES = r"""
       runcmd:
         - systemctl enable --now qemu-guest-agent
     wait_for_ip: true
+    wait_for: [cloud_init]
   register: web1
 
 - name: Show its address
@@ -237,6 +307,18 @@ EXAMPLES = r"""
         memory_mb: 4096
         force: true
 
+- name: A lab VM that expires 8 hours after this task (re-running it does not push that back)
+  ghost.infra.libvirt_domain:
+    name: lab1
+    base_image: default/noble-server-cloudimg-amd64.img
+    ttl: 8h
+    max_ttl: 7d
+
+- name: Give it a day more, counted from now (a running domain is not restarted)
+  ghost.infra.libvirt_domain:
+    name: lab1
+    ttl: 1d
+
 - name: Direct kernel boot with the serial console in a file
   ghost.infra.libvirt_domain:
     name: appliance1
@@ -253,6 +335,11 @@ EXAMPLES = r"""
     state: stopped
     shutdown_timeout: 60
     force: true
+
+- name: Back to the golden image before each test run (a new token resets, the same one does not)
+  ghost.infra.libvirt_domain:
+    name: web1
+    reset_token: "{{ test_run_id }}"
 
 - name: Remove a VM and the volumes made for it
   ghost.infra.libvirt_domain:
@@ -363,7 +450,7 @@ domain:
           type: str
           sample: virtio
         addresses:
-          description: IP addresses from DHCP leases or the guest agent (running domains).
+          description: IP addresses of a running domain's NIC, from the source O(ip_source) names.
           type: list
           elements: str
           sample: [192.168.122.57]
@@ -377,12 +464,59 @@ domain:
           effect at the next start (or now with O(force=true)).
       type: bool
       sample: false
+    expires_at:
+      description: When the domain expires (RFC 3339, UTC), or V(null) when it has no expiry.
+      type: str
+      sample: "2026-12-01T20:00:00Z"
+    expired:
+      description: Whether RV(domain.expires_at) has passed (C(playbooks/reap.yml) removes it then).
+      type: bool
+      sample: false
+    ttl:
+      description: The TTL the expiry was last set from, or V(null) (none, or an O(expires_at)).
+      type: str
+      sample: 8h
 actions:
   description: What the run did (or would do in check mode), in order.
   returned: always
   type: list
   elements: str
   sample: [create volume default/web1.qcow2, write NoCloud seed default/web1-cidata-5d41402abc4b.iso, define, start]
+cloud_init:
+  description: What cloud-init reported in the guest when it finished (O(wait_for=cloud_init)).
+  returned: when O(wait_for) has V(cloud_init), outside check mode
+  type: dict
+  contains:
+    status:
+      description: V(done), or V(error) (then the task failed).
+      type: str
+      sample: done
+    errors:
+      description: The errors cloud-init recorded in its stages.
+      type: list
+      elements: str
+      sample: []
+    datasource:
+      description: The datasource cloud-init used.
+      type: str
+      sample: DataSourceNoCloud [seed=/dev/sr0][dsmode=net]
+reset:
+  description: The golden-reset record kept in the domain's C(<metadata>) (see O(reset_token)).
+  returned: when O(reset_token) is set and O(state) is not V(absent)
+  type: dict
+  contains:
+    token:
+      description: The token of the last reset (or of the creation).
+      type: str
+      sample: build-42
+    count:
+      description: How many resets the domain has had since it was created.
+      type: int
+      sample: 3
+    performed:
+      description: Whether this run reset the domain (in check mode, whether it would).
+      type: bool
+      sample: true
 deleted_volumes:
   description: Volumes deleted with the domain, as C(pool/volume).
   returned: when O(state=absent) and the domain existed
@@ -398,6 +532,7 @@ duration:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.ghost.infra.plugins.module_utils._common import lifetime  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._common.module import require_libraries, run, unmask  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import PYCDLIB  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.secrets import secret_values, visible_values  # noqa: E402
@@ -407,7 +542,9 @@ from ansible_collections.ghost.infra.plugins.module_utils._libvirt.argspec impor
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import LIBVIRT  # noqa: E402
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.runner import ensure_domain  # noqa: E402
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import DOMAIN_TYPES, FIRMWARES, STATES  # noqa: E402
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import (  # noqa: E402
+    DOMAIN_TYPES, FIRMWARES, IP_SOURCES, STATES, WAITS, check_local_files,
+)
 
 
 def argument_spec():
@@ -440,15 +577,21 @@ def argument_spec():
         "cmdline": {"type": "str"},
         "console_log": {"type": "str"},
         "wait_for_ip": {"type": "bool", "default": False},
+        "ip_source": {"type": "str", "default": "auto", "choices": list(IP_SOURCES)},
+        "wait_for": {"type": "list", "elements": "str", "default": [], "choices": list(WAITS)},
         "wait_timeout": {"type": "int", "default": 300},
         "shutdown_timeout": {"type": "int", "default": 120},
+        "reset_token": {"type": "str", "no_log": False},  # a marker, not a secret
+        "strict_resources": {"type": "bool", "default": False},
         "force": {"type": "bool", "default": False},
     })
+    spec.update({key: dict(option) for key, option in lifetime.ARGUMENT_SPEC.items()})
     return spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=list(lifetime.MUTUALLY_EXCLUSIVE))
     module.no_log_values.update(secret_values(module.params["cloud_init"]))
     unmask(module, visible_values(module.params["cloud_init"]), options=CONTENT_OPTION_PATHS)
     required = [LIBVIRT]
@@ -459,6 +602,7 @@ def main():
 
     def action():
         try:
+            check_local_files(module.params)
             return ensure_domain(client, module.params, check_mode=module.check_mode,
                                  diff=module._diff)
         finally:

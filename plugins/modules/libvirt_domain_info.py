@@ -38,9 +38,10 @@ notes:
   - RV(domains[].restart_required) reflects definition changes made by
     M(ghost.infra.libvirt_domain) while the domain ran (it marks the running definition);
     changes made with other tools are not detected here.
-  - Addresses from the QEMU guest agent are not read (one call per domain, which can hang on
-    an unresponsive agent); M(ghost.infra.libvirt_domain) with O(ghost.infra.libvirt_domain#module:wait_for_ip=true)
-    reads them.
+  - Addresses come from the DHCP leases of libvirt networks only. The QEMU guest agent is not
+    asked (one call per domain, which can hang on an unresponsive agent);
+    M(ghost.infra.libvirt_domain) with O(ghost.infra.libvirt_domain#module:ip_source=agent)
+    asks it.
 seealso:
   - module: ghost.infra.libvirt_domain
 """
@@ -59,6 +60,10 @@ EXAMPLES = r"""
     uri: qemu+ssh://root@kvm1.example.com/system
     name: web1
   register: web1
+
+- name: Names of the expired ones (their expiry is read from the XML already fetched)
+  ansible.builtin.debug:
+    msg: "{{ all_domains.domains | selectattr('expired') | map(attribute='name') | list }}"
 """
 
 RETURN = r"""
@@ -175,6 +180,21 @@ domains:
       description: The domain runs with an older definition than its persistent one.
       type: bool
       sample: false
+    expires_at:
+      description:
+        - When the domain expires (RFC 3339, UTC), as M(ghost.infra.libvirt_domain) recorded it
+          from O(ghost.infra.libvirt_domain#module:ttl) or
+          O(ghost.infra.libvirt_domain#module:expires_at); V(null) when it has no expiry.
+      type: str
+      sample: "2026-12-01T20:00:00Z"
+    expired:
+      description: Whether RV(domains[].expires_at) has passed (C(playbooks/reap.yml) removes it then).
+      type: bool
+      sample: false
+    ttl:
+      description: The TTL the expiry was last set from, or V(null).
+      type: str
+      sample: 8h
 duration:
   description: Seconds the task took.
   returned: always

@@ -13,11 +13,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import hashlib
+import json
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
+from ansible_collections.ghost.infra.plugins.module_utils._common.imports import optional_import
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import (
     AlreadyExists,
+    LibvirtCallError,
     LibvirtConnection,
     connection_broke,
     error_message,
@@ -40,7 +44,15 @@ VIR_ERR_ARGUMENT_UNSUPPORTED = 74
 VIR_ERR_STORAGE_VOL_EXIST = 90
 VIR_DOMAIN_RUNNING = 1
 
+# Where libvirt finds a domain's addresses, in the order ip_source=auto asks.
+ADDRESS_FLAGS = {"lease": "VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE",
+                 "agent": "VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT",
+                 "arp": "VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP"}
+ADDRESS_SOURCES = ("lease", "agent", "arp")
 UPLOAD_CHUNK = 256 * 1024
+AGENT_READ = 48 * 1024  # bytes per guest-file-read (the reply carries them base64-encoded)
+# libvirt-python's QEMU-specific calls (the guest agent); the same package as libvirt.
+LIBVIRT_QEMU = optional_import("libvirt_qemu", "libvirt-python")
 PROBE_ATTEMPTS = 40
 PROBE_WAIT = 0.25
 
@@ -55,6 +67,30 @@ class LibvirtClient(LibvirtConnection):
         text = self._call(lambda c: failure("read", "capabilities of", self.uri, c),
                           lambda conn: conn.getCapabilities())
         return parse_capabilities(text)
+
+    def host_resources(self):
+        """{"cpus", "memory_total", "memory_free", "memory_cache"} of the hypervisor (bytes).
+
+        The host-wide /proc/meminfo figures (free, buffers and page cache) rather than
+        getFreeMemory(), which sums NUMA nodes and leaves out the cache the kernel gives back.
+        """
+        libvirt = self.libvirt
+
+        def read(conn):
+            info = conn.getInfo()
+            try:
+                stats = conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS, 0)
+            except libvirt.libvirtError as exc:
+                if self._lost(exc):
+                    raise
+                stats = {}  # a driver without node memory statistics
+            if "free" in stats:
+                cache = stats.get("buffers", 0) + stats.get("cached", 0)
+                return {"cpus": info[2], "memory_total": stats.get("total", info[1] * 1024) * 1024,
+                        "memory_free": stats["free"] * 1024, "memory_cache": cache * 1024}
+            return {"cpus": info[2], "memory_total": info[1] * 1024 * 1024,
+                    "memory_free": conn.getFreeMemory(), "memory_cache": 0}
+        return self._call(lambda c: failure("read", "memory and CPUs of", self.uri, c), read)
 
     # -- domains ----------------------------------------------------------------------
 
@@ -165,11 +201,19 @@ class LibvirtClient(LibvirtConnection):
 
     def set_live_metadata(self, name, xml, namespace, prefix):
         """Replace the module's metadata element of the running definition only."""
+        self._set_metadata(name, xml, namespace, prefix, flag="VIR_DOMAIN_AFFECT_LIVE")
+
+    def set_config_metadata(self, name, xml, namespace, prefix):
+        """Replace the module's metadata element of the persistent definition only (no define:
+        nothing else in the definition is touched)."""
+        self._set_metadata(name, xml, namespace, prefix, flag="VIR_DOMAIN_AFFECT_CONFIG")
+
+    def _set_metadata(self, name, xml, namespace, prefix, *, flag):
         libvirt = self.libvirt
         self._call(lambda c: failure("update metadata of", "domain", name, c),
                    lambda conn: self._domain(conn, name).setMetadata(
                        libvirt.VIR_DOMAIN_METADATA_ELEMENT, xml, prefix, namespace,
-                       libvirt.VIR_DOMAIN_AFFECT_LIVE),
+                       getattr(libvirt, flag)),
                    read_only=False)
 
     def block_resize(self, name, target, capacity):
@@ -180,13 +224,15 @@ class LibvirtClient(LibvirtConnection):
                        target, capacity, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES),
                    read_only=False)
 
-    def interface_addresses(self, name):
-        """{mac: [address, ...]} from libvirt's DHCP leases, then from the guest agent."""
+    def interface_addresses(self, name, sources=ADDRESS_SOURCES):
+        """{mac: [address, ...]} from the first of ``sources`` (names of ADDRESS_FLAGS) that
+        knows any address: libvirt's DHCP leases, the QEMU guest agent, the host's ARP table.
+        Loopback and link-local addresses are left out; a source that cannot answer (no
+        agent, agent not up yet, a libvirt without it) counts as knowing none."""
         libvirt = self.libvirt
         out = {}
-        for source in ("VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE",
-                       "VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT"):
-            code = getattr(libvirt, source, None)
+        for source in sources:
+            code = getattr(libvirt, ADDRESS_FLAGS[source], None)
             if code is None:
                 continue
 
@@ -196,7 +242,7 @@ class LibvirtClient(LibvirtConnection):
                 except libvirt.libvirtError as exc:
                     if self._lost(exc):
                         raise
-                    return {}  # no agent, agent not up yet, or no lease source: no addresses
+                    return {}
             for iface in (self._call(lambda c: failure("read addresses of", "domain", name, c), read) or {}).values():
                 mac = (iface.get("hwaddr") or "").lower()
                 for addr in iface.get("addrs") or []:
@@ -206,6 +252,40 @@ class LibvirtClient(LibvirtConnection):
             if out:
                 break
         return out
+
+    def agent_command(self, name, command, arguments=None, *, timeout=10):
+        """The ``return`` of the QEMU guest agent's reply to ``command`` (through libvirt, so
+        remote URIs work); LibvirtCallError when libvirt or the agent refuse."""
+        qemu = LIBVIRT_QEMU.require()
+        text = json.dumps({"execute": command, "arguments": arguments or {}})
+
+        def run(conn):
+            reply = qemu.qemuAgentCommand(self._domain(conn, name), text, timeout, 0)
+            return json.loads(reply).get("return")
+        return self._call(lambda c: failure("run guest agent command %s in" % command, "domain", name, c), run)
+
+    def read_guest_file(self, name, path):
+        """The text of the file ``path`` in the guest, read through the guest agent, or None
+        when there is no such file."""
+        try:
+            handle = self.agent_command(name, "guest-file-open", {"path": path, "mode": "r"})
+        except LibvirtCallError as exc:
+            if "No such file or directory" in exc.cause:
+                return None
+            raise
+        chunks = []
+        try:
+            while True:
+                part = self.agent_command(name, "guest-file-read", {"handle": handle, "count": AGENT_READ})
+                chunks.append(base64.b64decode(part.get("buf-b64") or ""))
+                if part.get("eof") or not part.get("count"):
+                    break
+        finally:
+            try:
+                self.agent_command(name, "guest-file-close", {"handle": handle})
+            except GhostError:
+                pass  # the agent drops its handles when it restarts; the read is what counts
+        return b"".join(chunks).decode("utf-8", "replace")
 
     def list_domains(self, name=None):
         """[(name, state number, autostart, xml)]: two listing calls (all domains with their

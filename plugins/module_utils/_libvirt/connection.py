@@ -98,7 +98,10 @@ class LibvirtConnection:
             except libvirt.libvirtError as exc:
                 waiting = _transport_error(exc, _DAEMON_DOWN)
                 if not waiting or self._clock() >= deadline:
-                    raise GhostError(failure("connect to", "libvirt", self.uri, error_message(exc)))
+                    # No driver for the URI's scheme: the URI itself is wrong, not the host.
+                    bad_uri = exc.get_error_code() == getattr(libvirt, "VIR_ERR_NO_CONNECT", 5)
+                    raise GhostError(failure("connect to", "libvirt", self.uri, error_message(exc)),
+                                     option="uri" if bad_uri else None)
             self._sleep(0.5)
 
     def close(self):

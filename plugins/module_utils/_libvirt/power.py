@@ -90,20 +90,22 @@ class Power:
             "still %s %d s after the ACPI shutdown request; set force: true to power it off, or "
             "raise shutdown_timeout" % (spec.state_name(code), timeout)))
 
-    def addresses(self, *, wait):
-        """{mac: [address]} of the domain; with ``wait``, poll until there is one or fail
-        after wait_timeout."""
-        addresses = self.client.interface_addresses(self.name)
+    def addresses(self, *, wait, sources, macs):
+        """{mac: [address]} of the domain from ``sources`` (see spec.address_sources); with
+        ``wait``, poll until one of its NICs (``macs``) has one, or fail after wait_timeout."""
+        addresses = self.client.interface_addresses(self.name, sources)
         if not wait:
             return addresses
+        if not macs:
+            raise GhostError(failure("get an IP address for", "domain", self.name,
+                                     "it has no network interface"), option="wait_for_ip")
         timeout = self.wait_timeout
         deadline = self.clock() + timeout
-        while not addresses:
+        while not any(addresses.get(mac) for mac in macs):
             if self.clock() >= deadline:
                 raise GhostError(failure(
                     "get an IP address for", "domain", self.name,
-                    "none within %d s from libvirt's DHCP leases or the QEMU guest agent"
-                    % timeout))
+                    "none within %d s from %s" % (timeout, spec.describe_sources(sources))))
             self.sleep(IP_POLL)
-            addresses = self.client.interface_addresses(self.name)
+            addresses = self.client.interface_addresses(self.name, sources)
         return addresses

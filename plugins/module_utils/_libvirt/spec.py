@@ -9,7 +9,8 @@ A domain's *fields* are the parts of its definition the module manages:
 
 ``type``, ``vcpus``, ``memory_mb``, ``firmware``, ``kernel``, ``initrd``, ``cmdline``,
 ``console_log``, ``disks`` (list of disk dicts), ``interfaces`` (list of NIC dicts) and
-``metadata`` (the volumes the module created, the seed's hash).
+``metadata`` (the volumes the module created, the seed's hash, the last reset's token, the
+expiry record of _common/lifetime.py under ``lifetime``).
 
 xml_parse.py reads fields from XML and xml_build.py writes them; this file validates options,
 derives names and MAC addresses, builds the wanted fields from options over the current ones
@@ -20,14 +21,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import hashlib
+import os
 import re
+from urllib.parse import urlsplit
 
+from ansible_collections.ghost.infra.plugins.module_utils._common import lifetime as lifetime_rules
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 
 STATES = ("present", "running", "stopped", "paused", "absent")
 DOMAIN_TYPES = ("auto", "kvm", "qemu")
 FIRMWARES = ("bios", "uefi")
+IP_SOURCES = ("auto", "lease", "agent", "arp")
+WAITS = ("ip", "cloud_init")
+_SOURCE_NAMES = {"lease": "libvirt's DHCP leases", "agent": "the QEMU guest agent",
+                 "arp": "the host's ARP table"}
 NIC_MODELS_HINT = "virtio, e1000e, rtl8139"
 
 # Defaults applied when a domain is created; an existing domain keeps its values.
@@ -45,6 +54,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _MODEL = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# Printable ASCII, no surrounding blanks: it is kept in an XML attribute and shown in results.
+_RESET_TOKEN = re.compile(r"^[\x21-\x7e]([\x20-\x7e]{0,126}[\x21-\x7e])?$")
 # QEMU's OUI: libvirt and virt-install use it for generated MACs too.
 MAC_PREFIX = "52:54:00"
 
@@ -65,6 +76,18 @@ def check_name(name):
             "%r is not a valid domain name: use 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit" % (name,), option="name")
     return name
+
+
+def address_sources(ip_source):
+    """The address sources to ask, in order, for the ``ip_source`` option."""
+    if ip_source in (None, "auto"):
+        return ("lease", "agent", "arp")
+    return (ip_source,)
+
+
+def describe_sources(sources):
+    names = [_SOURCE_NAMES[source] for source in sources]
+    return names[0] if len(names) == 1 else "%s or %s" % (", ".join(names[:-1]), names[-1])
 
 
 def stable_mac(name, index):
@@ -124,6 +147,22 @@ def _positive(params, key, minimum=1, unit=""):
         raise GhostError("must be at least %d%s, got %d" % (minimum, unit, value), option=key)
 
 
+def check_local_files(params):
+    """On a hypervisor on this machine (a URI with no host), the kernel and initrd must be files
+    here: QEMU would find out only when the domain starts, naming no option."""
+    uri = params.get("uri") or ""
+    if params.get("state") == "absent" or urlsplit(uri).netloc:
+        return
+    for key in ("kernel", "initrd"):
+        path = params.get(key)
+        if not path:
+            continue
+        if not os.path.exists(path):
+            raise GhostError("%s does not exist on the hypervisor" % path, option=key)
+        if not os.path.isfile(path):
+            raise GhostError("%s is not a regular file" % path, option=key)
+
+
 def validate(params):
     """Check the options that need no hypervisor; returns the normalized interfaces (or None).
 
@@ -147,6 +186,12 @@ def validate(params):
             raise GhostError("%r must be an absolute path on the hypervisor" % value, option=key)
     if params.get("wait_for_ip") and params.get("state") != "running":
         raise GhostError("needs state=running", option="wait_for_ip")
+    if params.get("wait_for") and params.get("state") != "running":
+        raise GhostError("needs state=running", option="wait_for")
+    token = params.get("reset_token")
+    if token is not None and not _RESET_TOKEN.match(token):
+        raise GhostError("%r is not a reset token: use 1 to 128 printable ASCII characters, not "
+                         "starting or ending with a blank" % (token,), option="reset_token")
     return normalize_interfaces(params["name"], params.get("interfaces"))
 
 
@@ -189,7 +234,48 @@ def seed_disk(path):
 
 
 def empty_metadata():
-    return {"base": None, "volumes": []}
+    return {"base": None, "volumes": [], "reset": None, "lifetime": {}}
+
+
+def wanted_lifetime(current, params, now):
+    """The expiry record the domain should carry (``{}``: none) for the ``ttl``, ``expires_at``
+    and ``max_ttl`` options; GhostError naming the option on bad input."""
+    stored = ((current or {}).get("metadata") or {}).get("lifetime")
+    return lifetime_rules.wanted(stored, ttl=params.get("ttl"), expires=params.get("expires_at"),
+                                 max_ttl=params.get("max_ttl"), now=now)
+
+
+def lifetime_action(record):
+    """The action that writes a new expiry record, as the result lists it."""
+    if record.get("ttl"):
+        return "set expiry (ttl %s, expires %s)" % (record["ttl"], record["expires_at"])
+    return "set expiry (expires %s)" % record.get("expires_at")
+
+
+def reset_record(current, token):
+    """``(reset, record)`` for the ``reset_token`` option: whether to reset the domain to its
+    golden state now, and the ``{"token", "count"}`` its metadata will carry (None: keep).
+
+    A new domain is golden already: it records the token without a reset. An existing domain is
+    reset when the token differs from the recorded one (none recorded counts as different), so
+    a re-run of the same task does nothing and a new token asks for the next reset.
+    """
+    if token is None:
+        return False, None
+    if current is None:
+        return False, {"token": token, "count": 0}
+    recorded = (current.get("metadata") or {}).get("reset") or {}
+    if recorded.get("token") == token:
+        return False, None
+    return True, {"token": token, "count": recorded.get("count", 0) + 1}
+
+
+def wanted_state(option, current, *, exists):
+    """The power state a run ends in: the ``state`` option, where ``present`` keeps the current
+    state (a new domain stays off)."""
+    if option != "present":
+        return option
+    return current if exists else "stopped"
 
 
 def _optional(value):
@@ -197,14 +283,17 @@ def _optional(value):
     return value or None
 
 
-def desired_fields(current, params, *, domain_type, interfaces, overlay=None, seed=None):
+def desired_fields(current, params, *, domain_type, interfaces, overlay=None, seed=None, reset=None,
+                   lifetime=None):
     """The wanted fields: ``current`` (None when creating) overridden by the options set.
 
     ``domain_type`` is resolved (kvm/qemu) or None to keep the current one; ``interfaces`` is
     the normalized list or None; ``overlay`` (the main disk) and ``seed`` (the NoCloud CD-ROM)
     are ``{"disk": disk dict, "volume": metadata record or None}``, or None to keep what
     exists.
-    ``metadata`` volumes are merged: what the module created before stays recorded.
+    ``metadata`` volumes are merged: what the module created before stays recorded; ``reset``
+    (see reset_record) replaces the recorded reset token; ``lifetime`` (wanted_lifetime) the
+    expiry record (None: keep it).
     """
     creating = current is None
     base = current or {
@@ -243,7 +332,9 @@ def desired_fields(current, params, *, domain_type, interfaces, overlay=None, se
     want["interfaces"] = base["interfaces"] if interfaces is None else interfaces
 
     metadata = {"base": base["metadata"].get("base"),
-                "volumes": [dict(v) for v in base["metadata"].get("volumes", [])]}
+                "volumes": [dict(v) for v in base["metadata"].get("volumes", [])],
+                "reset": dict(reset or base["metadata"].get("reset") or {}) or None,
+                "lifetime": dict(base["metadata"].get("lifetime") or {} if lifetime is None else lifetime)}
     if overlay is not None and overlay["disk"].get("backing"):
         metadata["base"] = overlay["disk"]["backing"]
     for volume in [v for v in ((overlay or {}).get("volume"), (seed or {}).get("volume")) if v]:
@@ -274,7 +365,8 @@ def comparable(fields, *, for_restart=False):
 
     ``for_restart`` compares a running domain's live definition with its persistent one:
     backing chains (libvirt only shows detected chains live) and the module's bookkeeping are
-    left out, except the seed's hash (a new seed takes effect at the next boot).
+    left out, except the seed's hash (a new seed takes effect at the next boot). The expiry
+    record is never part of it: it changes by a metadata update, not a define (see runner.py).
     """
     out = {}
     for key in FIELDS:
@@ -288,7 +380,8 @@ def comparable(fields, *, for_restart=False):
             if for_restart:
                 value = [v.get("sha256") for v in value.get("volumes", []) if v.get("role") == "seed"]
             else:
-                value = (value.get("base"), [tuple(sorted(v.items())) for v in value.get("volumes", [])])
+                value = (value.get("base"), [tuple(sorted(v.items())) for v in value.get("volumes", [])],
+                         tuple(sorted((value.get("reset") or {}).items())))
         out[key] = value
     return out
 
@@ -341,9 +434,12 @@ def _gib(value):
 
 
 def domain_view(fields, *, name, uuid=None, state=None, autostart=None, restart_required=False,
-                addresses=None):
-    """The ``domain`` the modules return, from fields (parsed or wanted)."""
+                addresses=None, now=None):
+    """The ``domain`` the modules return, from fields (parsed or wanted); ``expired`` as of
+    ``now`` (an aware datetime; None: the current time)."""
     addresses = addresses or {}
+    record = (fields.get("metadata") or {}).get("lifetime") or {}
+    expiry = lifetime_rules.status(record, now or datetime.datetime.now(datetime.timezone.utc))
     disks = [{"path": d["path"], "format": d["format"], "backing": d.get("backing"),
               "device": d["device"], "target": d["target"], "bus": d["bus"]}
              for d in fields.get("disks", [])]
@@ -369,7 +465,17 @@ def domain_view(fields, *, name, uuid=None, state=None, autostart=None, restart_
         "interfaces": nics,
         "cloud_init_instance_id": seed[0].get("instance_id") if seed else None,
         "restart_required": bool(restart_required),
+        "expires_at": expiry["expires_at"],
+        "expired": expiry["expired"],
+        "ttl": record.get("ttl"),
     }
+
+
+def reset_view(fields, *, performed):
+    """The ``reset`` result: the token recorded in ``fields`` (as defined, or as wanted in
+    check mode), how many resets it counts and whether this run reset the domain."""
+    record = (fields.get("metadata") or {}).get("reset") or {}
+    return {"token": record.get("token"), "count": record.get("count", 0), "performed": bool(performed)}
 
 
 def absent_view(name, current=None):
@@ -396,7 +502,7 @@ _TRANSITIONS = {
 def state_actions(current, wanted):
     """The actions (start, start_paused, resume, suspend, shutdown, destroy, wakeup) that take
     a domain from ``current`` to ``wanted``; GhostError for a state libvirt cannot name."""
-    if wanted == "present":
+    if wanted in ("present", current):
         return []
     if current not in _TRANSITIONS:
         raise GhostError("the domain is in state %r; cannot make it %s" % (current, wanted),

@@ -40,7 +40,10 @@ def _owned(current, role, name):
 def creation_actions(overlay_plan, seed_plan):
     """What DomainVolumes.create() does for these plans, as the result's ``actions`` say it."""
     actions = []
-    if overlay_plan and overlay_plan["create"] is not None:
+    if overlay_plan and overlay_plan.get("recreate"):
+        actions.append("reset: recreate volume %s/%s from %s" % (
+            overlay_plan["pool"], overlay_plan["name"], overlay_plan["base"] or "nothing (an empty disk)"))
+    elif overlay_plan and overlay_plan["create"] is not None:
         actions.append("create volume %s/%s" % (overlay_plan["pool"], overlay_plan["name"]))
     if seed_plan and seed_plan["data"] is not None:
         actions.append("write NoCloud seed %s/%s" % (seed_plan["pool"], seed_plan["name"]))
@@ -87,15 +90,22 @@ class DomainVolumes:
                                      % (where["volume"], where["pool"], self.client.uri)))
         return found
 
-    def plan_overlay(self, pool, current, *, base_image, disk_gb):
-        """The main disk ({"disk", "volume"}) and what to do for it, or (None, None)."""
-        if base_image is None and disk_gb is None:
+    def plan_overlay(self, pool, current, *, base_image, disk_gb, reset=False):
+        """The main disk ({"disk", "volume"}) and what to do for it, or (None, None).
+
+        ``reset`` recreates the overlay from its base image (``base_image``, else the recorded
+        one), keeping its size: the old one and everything the guest wrote to it are deleted.
+        """
+        if reset and base_image is None:
+            base_image = (current or {}).get("metadata", {}).get("base")
+        if base_image is None and disk_gb is None and not reset:
             return None, None
         name = spec.overlay_volume_name(self.name)
         where = "%s/%s" % (pool["name"], name)
         base = self._base(base_image, pool["name"]) if base_image is not None else None
         existing = self.client.volume(pool["name"], name)
-        plan = {"pool": pool["name"], "name": name, "create": None, "grow": None}
+        # "disk_bytes": virtual size the run adds to the pool (the resource check's figure).
+        plan = {"pool": pool["name"], "name": name, "create": None, "grow": None, "disk_bytes": 0}
         if existing is not None:
             if base is not None and existing.get("backing") != base["path"]:
                 raise GhostError(failure(
@@ -105,8 +115,17 @@ class DomainVolumes:
                     % (existing.get("backing") or "nothing", base["path"])))
             plan["grow"] = spec.capacity_plan(disk_gb=disk_gb, current_bytes=existing["capacity"],
                                               base_bytes=None)
+            if plan["grow"]:
+                plan["disk_bytes"] = plan["grow"] - (existing["capacity"] or 0)
             path = existing["path"]
             backing, backing_format = existing.get("backing"), existing.get("backing_format")
+            if reset:
+                # The same name, path, size and backing store: the definition stays as it is.
+                capacity = plan["grow"] or existing["capacity"]
+                plan.update(grow=None, recreate=True, base=backing,
+                            disk_bytes=max(0, capacity - (existing.get("allocation") or 0)),
+                            create=volume_xml(name, fmt="qcow2", capacity=capacity, backing=backing,
+                                              backing_format=backing_format))
             in_use = [d for d in (current or {}).get("disks", []) if d.get("path") == path]
             if current is not None and not in_use and not _owned(current, "overlay", name):
                 raise GhostError(failure(
@@ -125,6 +144,7 @@ class DomainVolumes:
             backing_format = base.get("format") if base else None
             plan["create"] = volume_xml(name, fmt="qcow2", capacity=capacity, backing=backing,
                                         backing_format=backing_format)
+            plan["disk_bytes"] = capacity or (base or {}).get("capacity") or 0
         disk = spec.overlay_disk(path, backing, backing_format)
         volume = {"role": "overlay", "pool": pool["name"], "name": name, "path": path}
         return {"disk": disk, "volume": volume}, plan
@@ -164,6 +184,8 @@ class DomainVolumes:
     def _create_overlay(self, overlay, plan):
         if plan is None or plan["create"] is None:
             return overlay
+        if plan.get("recreate"):
+            self.client.delete_volume(plan["pool"], plan["name"])
         try:
             created = self.client.create_volume(plan["pool"], plan["name"], plan["create"])
         except AlreadyExists:

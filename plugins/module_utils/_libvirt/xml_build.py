@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import disk_key, nic_key
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import (
     INSTANCE,
+    LIFETIME_ATTRS,
     NS,
     RESTART_FLAG,
     VOLUME_ATTRS,
@@ -92,8 +93,15 @@ def metadata_element(metadata, restart_required=False, namespaced=True):
     instance = ET.Element(tag("instance"))
     if restart_required:
         instance.set(RESTART_FLAG, "yes")
+    lifetime = metadata.get("lifetime") or {}
+    for attr, key in LIFETIME_ATTRS:
+        if lifetime.get(key):
+            instance.set(attr, lifetime[key])
     if metadata.get("base"):
         ET.SubElement(instance, tag("base"), {"path": metadata["base"]})
+    if metadata.get("reset"):
+        ET.SubElement(instance, tag("reset"), {"token": metadata["reset"]["token"],
+                                               "count": str(metadata["reset"]["count"])})
     for volume in metadata.get("volumes", []):
         ET.SubElement(instance, tag("volume"),
                       {attr: str(volume[key]) for attr, key in VOLUME_ATTRS if volume.get(key)})

@@ -26,10 +26,14 @@ ET.register_namespace("libosinfo", "http://libosinfo.org/xmlns/libvirt/domain/1.
 INSTANCE = "{%s}instance" % NS
 _BASE = "{%s}base" % NS
 _VOLUME = "{%s}volume" % NS
+_RESET = "{%s}reset" % NS
 # Attributes of a metadata volume record, as stored (XML) and as used (fields).
 VOLUME_ATTRS = (("role", "role"), ("pool", "pool"), ("name", "name"), ("path", "path"),
                 ("sha256", "sha256"), ("instance-id", "instance_id"))
 RESTART_FLAG = "restart-required"
+# The expiry record (_common/lifetime.py), as attributes of the module's element: the reaper
+# and the inventory find it beside the ownership marker.
+LIFETIME_ATTRS = (("ttl", "ttl"), ("expires-at", "expires_at"), ("renewed-at", "renewed_at"))
 
 _UNITS = {
     "b": 1, "bytes": 1, "kb": 1000, "k": 1024, "kib": 1024, "mb": 1000 ** 2, "m": 1024 ** 2,
@@ -141,12 +145,17 @@ def parse_metadata(root):
     """The module's bookkeeping in a domain's <metadata>, and whether the live definition is
     flagged as waiting for a restart."""
     instance = root.find("metadata/" + INSTANCE)
-    out = {"base": None, "volumes": []}
+    out = {"base": None, "volumes": [], "reset": None, "lifetime": {}}
     if instance is None:
         return out, False
+    out["lifetime"] = {key: instance.get(attr) for attr, key in LIFETIME_ATTRS if instance.get(attr)}
     base = instance.find(_BASE)
     if base is not None:
         out["base"] = base.get("path")
+    reset = instance.find(_RESET)
+    if reset is not None and reset.get("token") is not None:
+        count = reset.get("count") or "0"
+        out["reset"] = {"token": reset.get("token"), "count": int(count) if count.isdigit() else 0}
     for volume in instance.findall(_VOLUME):
         record = {key: volume.get(attr) for attr, key in VOLUME_ATTRS if volume.get(attr)}
         if record.get("role"):
@@ -210,13 +219,16 @@ def parse_volume(text):
 
 
 def parse_pool(text):
-    """``{name, type, path}`` of a storage pool XML."""
+    """``{name, type, path, capacity, available}`` of a storage pool XML (sizes in bytes, as
+    of libvirt's last look at the pool; None when the XML has none)."""
     root = parse_xml(text, "storage pool")
     target = root.find("target")
     return {
         "name": root.findtext("name"),
         "type": root.get("type"),
         "path": target.findtext("path") if target is not None else None,
+        "capacity": _bytes(root.find("capacity")),
+        "available": _bytes(root.find("available")),
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 import shutil
 
@@ -24,6 +25,7 @@ import pytest
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import NS
 
 NAME = "ghost-it-check"
+POOL = "ghost-it-check-pool"
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -45,26 +47,33 @@ def test_check_mode_changes_nothing(testbed, libvirt_domain, libvirt_events, tmp
     import libvirt  # pylint: disable=import-outside-toplevel
 
     uri = testbed["LIBVIRT_DEFAULT_URI"]
-    pool_dir = testbed["GHOST_LIBVIRT_POOL_DIR"]
-    in_pool_dir = os.path.join(pool_dir, NAME + "-fresh.qcow2")
+    # A pool of its own: other tests refresh the testbed's pool at any time, and the events
+    # of those refreshes look the same as ours.
+    pool_dir = tmp_path / "pool"
+    pool_dir.mkdir()
+    in_pool_dir = str(pool_dir / (NAME + "-fresh.qcow2"))
     outside = tmp_path / "images"
     outside.mkdir()
     in_no_pool = str(outside / (NAME + "-base.qcow2"))
-    args = {"name": NAME, "pool": testbed["GHOST_LIBVIRT_POOL"], "domain_type": testbed["GHOST_LIBVIRT_DOMAIN_TYPE"],
+    args = {"name": NAME, "pool": POOL, "domain_type": testbed["GHOST_LIBVIRT_DOMAIN_TYPE"],
             "memory_mb": 64, "cloud_init": {"hostname": "check"}}
     conn = libvirt.open(uri)
     libvirt_domain({"name": NAME, "state": "absent"})
+    probe = "ghost-probe-%s" % hashlib.sha256(str(outside).encode("utf-8")).hexdigest()[:12]
+    ours = (NAME, POOL, probe)
+    pool = conn.storagePoolCreateXML("<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>"
+                                     % (POOL, pool_dir), 0)
     try:
         copy_image(testbed["GHOST_BASE_IMAGE"], in_pool_dir)
         copy_image(testbed["GHOST_BASE_IMAGE"], in_no_pool)
         assert not listed(conn, in_pool_dir) and not listed(conn, in_no_pool)
-        pools_before = sorted(conn.listStoragePools())
+        pools_before = sorted(p for p in conn.listStoragePools() if p in ours)
         libvirt_events.take()
 
         checks = {base: libvirt_domain(dict(args, base_image=base), check_mode=True)
                   for base in (in_pool_dir, in_no_pool)}
-        assert libvirt_events.take() == []
-        assert sorted(conn.listStoragePools()) == pools_before
+        assert [e for e in libvirt_events.take() if e[1] in ours] == []
+        assert sorted(p for p in conn.listStoragePools() if p in ours) == pools_before
         assert not listed(conn, in_pool_dir)
         for base, check in checks.items():
             assert check["changed"] is True and check["domain"]["uuid"] is None
@@ -75,13 +84,13 @@ def test_check_mode_changes_nothing(testbed, libvirt_domain, libvirt_events, tmp
         # recorder sees both, so its silence above means something.
         created = libvirt_domain(dict(args, base_image=in_pool_dir, state="running"))
         assert created["changed"] is True
-        seen = libvirt_events.take()
-        assert ("pool refresh", testbed["GHOST_LIBVIRT_POOL"], ()) in seen
+        seen = [e for e in libvirt_events.take() if e[1] in ours]
+        assert ("pool refresh", POOL, ()) in seen
         assert ("domain", NAME, (libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED)) in seen
 
         # A change to the running domain: the module flags the running definition (metadata).
         libvirt_domain(dict(args, memory_mb=96))
-        assert [e for e in libvirt_events.take() if e[0] == "domain metadata"] == [
+        assert [e for e in libvirt_events.take() if e[1] in ours and e[0] == "domain metadata"] == [
             ("domain metadata", NAME, (libvirt.VIR_DOMAIN_METADATA_ELEMENT, NS))]
         dom = conn.lookupByName(NAME)
         live, persistent = dom.XMLDesc(0), dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
@@ -95,7 +104,7 @@ def test_check_mode_changes_nothing(testbed, libvirt_domain, libvirt_events, tmp
                        {"state": "absent"}):
             check = libvirt_domain(dict(args, **change), check_mode=True)
             assert check["changed"] is True, change
-        assert libvirt_events.take() == []
+        assert [e for e in libvirt_events.take() if e[1] in ours] == []
         assert dom.XMLDesc(0) == live and dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == persistent
         assert dom.isActive() and not dom.autostart()
     finally:
@@ -106,4 +115,5 @@ def test_check_mode_changes_nothing(testbed, libvirt_domain, libvirt_events, tmp
             elif os.path.exists(in_pool_dir):
                 os.remove(in_pool_dir)
         finally:
+            pool.destroy()
             conn.close()

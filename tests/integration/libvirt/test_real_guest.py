@@ -29,19 +29,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import os
 import re
 import secrets
-import struct
-import subprocess
 import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-GUEST_IMAGE_SH = os.path.join(COLLECTION, "tests", "testbed", "guest_image.sh")
-BOOT_TIMEOUT = 900  # TCG on a loaded machine: cloud-init can take minutes
+from real_guest import BOOT_TIMEOUT, FINAL, build_image, ed25519_public_key, read_console
+
 RESULT = re.compile(r"GHOST-RESULT hostname=(\S*) key=(\S*) marker=(\S*) uptime=(\S*)")
 LINKS = re.compile(r"GHOST-LINK (.*)")
 ADDRESSES = re.compile(r"GHOST-NET (.*)")
@@ -49,7 +44,6 @@ ROUTE = re.compile(r"GHOST-ROUTE (.*)")
 FILES = re.compile(r"GHOST-FILES (.*)")
 # What cloud-init writes for each renderer: netplan's YAML, or networkd's own files.
 RENDERED = {"netplan": "50-cloud-init.yaml", "networkd": "10-cloud-init-enp1s0.network"}
-FINAL = re.compile(r"Cloud-init v\. \S+ finished at .*\.\s+Up ([0-9.]+) seconds")
 NETWORK = "ghost-it-isolated"
 # An isolated network: no <forward>, no <dhcp>, DNS off (so libvirt starts no dnsmasq).
 NETWORK_XML = """<network>
@@ -60,19 +54,6 @@ NETWORK_XML = """<network>
 </network>""" % NETWORK
 
 pytestmark = pytest.mark.timeout(1800)
-
-
-def ed25519_public_key(comment):
-    """A well-formed OpenSSH ed25519 public key (random, no private half needed)."""
-    blob = struct.pack(">I", 11) + b"ssh-ed25519" + struct.pack(">I", 32) + secrets.token_bytes(32)
-    return "ssh-ed25519 %s %s" % (base64.b64encode(blob).decode("ascii"), comment), blob
-
-
-def build_image():
-    proc = subprocess.run(["bash", GUEST_IMAGE_SH], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=1500, check=False)
-    assert proc.returncode == 0, "guest_image.sh failed:\n%s" % proc.stderr[-3000:]
-    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
 
 
 @pytest.fixture
@@ -104,14 +85,6 @@ def guest_links(text):
                       "mac": words[words.index("link/ether") + 1],
                       "altnames": [words[i + 1] for i, word in enumerate(words[:-1]) if word == "altname"]})
     return links
-
-
-def read_console(path):
-    try:
-        with open(path, "r", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
 
 
 def guest_args(testbed, image, network, *, name, address, cmdline, console):

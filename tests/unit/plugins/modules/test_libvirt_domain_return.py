@@ -26,7 +26,7 @@ SEED = {"disk": spec.seed_disk("/pool/web1-cidata-0123456789ab.iso"),
                    "instance_id": "iid-1"}}
 # Every documented key, except after state=absent (documented as name, uuid and state only).
 ABSENT_OMITS = ("domain_type", "vcpus", "memory_mb", "firmware", "autostart", "kernel", "console_log",
-                "disks", "interfaces", "cloud_init_instance_id", "restart_required")
+                "disks", "interfaces", "cloud_init_instance_id", "restart_required", "expires_at", "expired", "ttl")
 
 
 def wanted_fields():

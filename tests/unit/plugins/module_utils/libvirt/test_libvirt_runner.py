@@ -8,7 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -19,13 +21,13 @@ from ansible_collections.ghost.infra.plugins.module_utils._cloudinit.iso import 
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.connection import AlreadyExists
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.runner import domain_info, ensure_domain
 from ansible_collections.ghost.infra.plugins.module_utils._libvirt.spec import GIB
-from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import parse_volume
+from ansible_collections.ghost.infra.plugins.module_utils._libvirt.xml_parse import NS, parse_volume
 
 HASH = "$6$saltsalt$" + "q" * 86
 # Every call that changes libvirtd's state; "refresh_pool" and "probe_pool" stand for what
 # LibvirtClient.volume_by_path(probe=True) does to find a file libvirt does not list yet.
 MUTATING = ("define", "undefine", "start", "resume", "suspend", "shutdown", "destroy", "set_autostart",
-            "set_live_metadata", "block_resize", "create_volume", "upload_volume", "delete_volume",
+            "set_live_metadata", "set_config_metadata", "block_resize", "create_volume", "upload_volume", "delete_volume",
             "resize_volume", "wakeup", "refresh_pool", "probe_pool")
 
 
@@ -47,7 +49,9 @@ class FakeClient:
 
     def __init__(self):
         self.domains = {}
-        self.pools = {"ghost": {"name": "ghost", "type": "dir", "path": "/pool"}}
+        self.pools = {"ghost": {"name": "ghost", "type": "dir", "path": "/pool", "capacity": 200 * GIB,
+                                "available": 100 * GIB}}
+        self.host = {"cpus": 2, "memory_total": 8 * GIB, "memory_free": 3 * GIB, "memory_cache": GIB}
         self.volumes = {("ghost", "base.qcow2"): {"name": "base.qcow2", "path": "/pool/base.qcow2", "format": "qcow2",
                                                   "capacity": GIB, "allocation": 1000, "backing": None,
                                                   "backing_format": None, "pool": "ghost"}}
@@ -59,6 +63,7 @@ class FakeClient:
         self.fail = {}
         self.uploads = {}
         self.before = {}  # {call name: function(*args)} run before that call: another run's turn
+        self.guest_files = {}  # files in the guest, as the guest agent reads them
 
     def _log(self, name, *args):
         self.calls.append((name,) + args)
@@ -74,6 +79,10 @@ class FakeClient:
     # host / domains
     def capabilities(self):
         return {"arch": "x86_64", "kvm": True}
+
+    def host_resources(self):
+        self.calls.append(("host_resources",))
+        return dict(self.host)
 
     def domain_exists(self, name):
         return name in self.domains
@@ -148,11 +157,31 @@ class FakeClient:
         metadata.append(plain)
         self.domains[name]["live"] = ET.tostring(live, encoding="unicode")
 
+    def set_config_metadata(self, name, xml, namespace, prefix):
+        self._log("set_config_metadata", name)
+        plain = ET.fromstring(xml)
+        for element in plain.iter():
+            element.tag = "{%s}%s" % (namespace, element.tag)
+        persistent = ET.fromstring(self.domains[name]["xml"])
+        metadata = persistent.find("metadata")
+        for old in list(metadata):
+            metadata.remove(old)
+        metadata.append(plain)
+        self.domains[name]["xml"] = ET.tostring(persistent, encoding="unicode")
+
     def block_resize(self, name, target, capacity):
         self._log("block_resize", name, target, capacity)
+        for volume in self.volumes.values():
+            if volume["name"] == "%s.qcow2" % name:
+                volume["capacity"] = capacity
 
-    def interface_addresses(self, name):
+    def interface_addresses(self, name, sources=("lease", "agent", "arp")):
+        self.calls.append(("interface_addresses", name, tuple(sources)))
         return {}
+
+    def read_guest_file(self, name, path):
+        self.calls.append(("read_guest_file", name, path))
+        return self.guest_files.get(path)
 
     def list_domains(self, name=None):
         self.calls.append(("list_domains",))
@@ -220,7 +249,8 @@ def params(**over):
             "firmware": None, "autostart": None, "base_image": "ghost/base.qcow2", "pool": "ghost",
             "disk_gb": None, "cloud_init": {"hostname": "vm1", "password_hash": HASH}, "interfaces": None,
             "kernel": None, "initrd": None, "cmdline": None, "console_log": None, "wait_for_ip": False,
-            "wait_timeout": 300, "shutdown_timeout": 5, "force": False}
+            "wait_timeout": 300, "shutdown_timeout": 5, "force": False, "strict_resources": False,
+            "ip_source": "auto", "wait_for": []}
     base.update(over)
     return base
 
@@ -431,17 +461,45 @@ def test_info_lists_domains(client):
 
 def test_wait_for_ip_polls_until_an_address_appears(client):
     answers = [{}, {}, {"52:54:00:00:00:09": ["192.0.2.9"]}]
-    client.interface_addresses = lambda name: answers.pop(0) if answers else {"52:54:00:00:00:09": ["192.0.2.9"]}
+    asked = []
+
+    def addresses(name, sources):
+        asked.append(sources)
+        return answers.pop(0) if answers else {"52:54:00:00:00:09": ["192.0.2.9"]}
+    client.interface_addresses = addresses
     result = run(client, interfaces=[{"network": "isolated", "mac": "52:54:00:00:00:09"}], wait_for_ip=True)
     assert result["domain"]["interfaces"][0]["addresses"] == ["192.0.2.9"]
+    assert asked == [("lease", "agent", "arp")] * 3
 
 
-def test_wait_for_ip_times_out_clearly(client):
+def test_wait_for_ip_ignores_addresses_of_other_interfaces(client):
+    # The guest agent also reports interfaces the guest made itself (bridges, containers).
+    answers = [{"02:42:ac:11:00:01": ["172.17.0.1"]}, {"52:54:00:00:00:09": ["192.0.2.9"]}]
+    client.interface_addresses = lambda name, sources: answers.pop(0) if answers else {}
+    result = run(client, interfaces=[{"network": "isolated", "mac": "52:54:00:00:00:09"}], wait_for_ip=True,
+                 ip_source="agent")
+    assert result["domain"]["interfaces"][0]["addresses"] == ["192.0.2.9"] and answers == []
+
+
+@pytest.mark.parametrize("ip_source, names", [
+    ("auto", "libvirt's DHCP leases, the QEMU guest agent or the host's ARP table"),
+    ("lease", "libvirt's DHCP leases"),
+    ("agent", "the QEMU guest agent"),
+    ("arp", "the host's ARP table")])
+def test_wait_for_ip_times_out_clearly(client, ip_source, names):
     with pytest.raises(GhostError) as err:
-        run(client, interfaces=[{"network": "isolated"}], wait_for_ip=True, wait_timeout=10)
-    assert str(err.value) == ("Failed to get an IP address for domain 'vm1': none within 10 s from libvirt's DHCP "
-                              "leases or the QEMU guest agent")
+        run(client, interfaces=[{"network": "isolated"}], wait_for_ip=True, wait_timeout=10, ip_source=ip_source)
+    assert str(err.value) == "Failed to get an IP address for domain 'vm1': none within 10 s from %s" % names
     assert client.domains["vm1"]["state"] == 1  # the domain stays up; only the wait failed
+    assert err.value.details["changed"] is True and err.value.details["actions"][-2:] == ["define", "start"]
+    asked = {c[2] for c in client.calls if c[0] == "interface_addresses"}
+    assert asked == {("lease", "agent", "arp") if ip_source == "auto" else (ip_source,)}
+
+
+def test_wait_for_ip_needs_a_nic(client):
+    with pytest.raises(GhostError) as err:
+        run(client, wait_for_ip=True)
+    assert str(err.value) == "wait_for_ip: Failed to get an IP address for domain 'vm1': it has no network interface"
 
 
 def test_missing_base_path(client):
@@ -626,3 +684,303 @@ def test_diff_and_result_carry_no_cloud_init_content(client):
     # What the diff does show of the seed: its volume, hash and instance ID change.
     assert changed["diff"]["before"].count("cidata-") == changed["diff"]["after"].count("cidata-") >= 1
     assert created["domain"]["cloud_init_instance_id"] != changed["domain"]["cloud_init_instance_id"]
+
+
+# -- resource check ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_memory_above_the_hosts_is_refused_before_anything_is_created(client, check_mode):
+    with pytest.raises(GhostError) as err:
+        run(client, check_mode=check_mode, memory_mb=5 * 1024)
+    assert str(err.value) == (
+        "Failed to create domain 'vm1': not enough memory on qemu:///system: 5120 MiB requested, 4096 MiB "
+        "available (3072 MiB free + 1024 MiB page cache, of 8192 MiB); lower memory_mb or free memory on "
+        "the host")
+    assert err.value.details["resources"]["needed"]["memory"] == 5 * GIB
+    assert client.mutations() == [] and client.domains == {}
+    assert sorted(client.volumes) == [("ghost", "base.qcow2")]
+
+
+def test_memory_is_only_checked_when_the_run_starts_the_domain(client):
+    run(client, state="present", memory_mb=5 * 1024)  # defined, not started: fits later maybe
+    assert ("host_resources",) in client.calls
+    with pytest.raises(GhostError, match="Failed to start domain 'vm1': not enough memory"):
+        run(client, memory_mb=5 * 1024)
+    assert client.domains["vm1"]["state"] == 5
+    client.host["memory_free"] = 8 * GIB
+    assert run(client, memory_mb=5 * 1024)["actions"] == ["start"]
+    client.calls = []
+    assert run(client, memory_mb=5 * 1024)["changed"] is False
+    assert ("host_resources",) not in client.calls  # a run that takes nothing reads nothing
+
+
+def test_forced_restart_needs_only_the_growth(client):
+    run(client, memory_mb=2048)
+    client.host["memory_free"], client.host["memory_cache"] = GIB, 0
+    assert run(client, memory_mb=3072, force=True)["domain"]["memory_mb"] == 3072  # 1 GiB more
+    with pytest.raises(GhostError, match="2048 MiB requested, 1024 MiB available"):
+        run(client, memory_mb=5120, force=True)
+    # Without force the change waits for a restart: nothing to check now.
+    assert run(client, memory_mb=5120)["domain"]["restart_required"] is True
+
+
+def test_vcpus_and_disk_above_the_host_warn_or_fail_when_strict(client):
+    result = run(client, check_mode=True, vcpus=3, disk_gb=150)
+    assert result["warnings"][0] == "3 vCPUs requested, the host qemu:///system has 2 CPUs, which the vCPUs would share"
+    # The overlay's virtual size plus the seed's few KiB.
+    assert re.match(r"the disks need 150(\.0\d)? GiB of virtual size, storage pool 'ghost' has 100 GiB free, so the "
+                    r"guest can fill the pool before its disk is full$", result["warnings"][1]), result["warnings"]
+    with pytest.raises(GhostError) as err:
+        run(client, vcpus=3, disk_gb=150, strict_resources=True)
+    assert str(err.value).count("(strict_resources is true)") == 2
+    assert client.mutations() == []
+    created = run(client, vcpus=3, disk_gb=150)
+    assert created["changed"] is True and len(created["warnings"]) == 2
+    assert "warnings" not in run(client, vcpus=3, disk_gb=150)  # unchanged: nothing taken, no warning
+
+
+def test_growing_a_disk_counts_the_growth(client):
+    run(client, disk_gb=50)
+    client.pools["ghost"]["available"] = 10 * GIB
+    assert "warnings" not in run(client, disk_gb=60)
+    with pytest.raises(GhostError, match="the disks need 11 GiB of virtual size, storage pool 'ghost' has 10 GiB"):
+        run(client, disk_gb=71, strict_resources=True)
+
+
+# -- golden reset -----------------------------------------------------------------------
+
+
+def test_creating_with_a_reset_token_records_it_without_a_reset(client):
+    result = run(client, reset_token="t1")
+    assert result["reset"] == {"token": "t1", "count": 0, "performed": False}
+    assert not any(a.startswith("reset") for a in result["actions"])
+    again = run(client, reset_token="t1")
+    assert again["changed"] is False and again["reset"]["performed"] is False
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_new_token_resets_a_running_domain(client, check_mode):
+    run(client, reset_token="t1")
+    client.volumes[("ghost", "vm1.qcow2")]["allocation"] = 5 * GIB  # what the guest wrote
+    client.calls = []
+    result = run(client, reset_token="t2", check_mode=check_mode, diff=True)
+    assert result["changed"] is True
+    assert result["actions"] == ["power off for the reset",
+                                 "reset: recreate volume ghost/vm1.qcow2 from /pool/base.qcow2",
+                                 "update definition (metadata)", "start"]
+    assert result["reset"] == {"token": "t2", "count": 1, "performed": True}
+    assert result["domain"]["state"] == "running" and result["domain"]["restart_required"] is False
+    assert '<ghost:reset token="t2" count="1" />' in result["diff"]["after"]
+    if check_mode:
+        assert client.mutations() == []
+        return
+    assert [c[:3] for c in client.mutations()] == [
+        ("destroy", "vm1"), ("delete_volume", "ghost", "vm1.qcow2"), ("create_volume", "ghost", "vm1.qcow2"),
+        ("define", "vm1"), ("start", "vm1", False)]
+    overlay = client.volumes[("ghost", "vm1.qcow2")]
+    assert overlay["backing"] == "/pool/base.qcow2" and overlay["capacity"] == GIB
+    assert overlay.get("allocation") in (None, 0)  # a new, empty overlay
+    assert ("ghost", "base.qcow2") in client.volumes and "base.qcow2" not in client.uploads
+    again = run(client, reset_token="t2")
+    assert again["changed"] is False and again["reset"] == {"token": "t2", "count": 1, "performed": False}
+    assert run(client, reset_token="t3")["reset"]["count"] == 2
+
+
+def test_reset_keeps_the_size_and_the_seed_and_follows_state(client):
+    first = run(client, disk_gb=4, state="stopped")
+    seed = [d["path"] for d in first["domain"]["disks"] if d["device"] == "cdrom"]
+    client.calls = []
+    # No cloud_init in the task: the seed stays as it is; state=present keeps the domain off.
+    result = run(client, reset_token="r1", cloud_init=None, base_image=None, state="present")
+    assert result["actions"] == ["reset: recreate volume ghost/vm1.qcow2 from /pool/base.qcow2",
+                                 "update definition (metadata)"]
+    assert client.volumes[("ghost", "vm1.qcow2")]["capacity"] == 4 * GIB
+    assert [d["path"] for d in result["domain"]["disks"] if d["device"] == "cdrom"] == seed
+    assert client.domains["vm1"]["state"] == 5
+
+
+def test_reset_with_a_new_seed_replaces_it(client):
+    run(client, reset_token="t1")
+    result = run(client, reset_token="t2", cloud_init={"hostname": "other"})
+    assert result["actions"][1].startswith("reset: recreate volume")
+    assert result["actions"][2].startswith("write NoCloud seed")
+    assert any(a.startswith("delete old NoCloud seed") for a in result["actions"])
+
+
+def test_reset_needs_a_disk_made_by_the_module(client):
+    run(client, base_image=None, cloud_init=None, state="present")
+    with pytest.raises(GhostError, match="Failed to reset domain 'vm1': it has no disk made by this module"):
+        run(client, base_image=None, cloud_init=None, state="present", reset_token="t1")
+
+
+def test_reset_of_a_running_domain_checks_only_the_memory_it_adds(client):
+    run(client, memory_mb=2048, reset_token="t1")
+    client.host["memory_free"], client.host["memory_cache"] = 0, 0
+    assert run(client, memory_mb=2048, reset_token="t2")["reset"]["performed"] is True
+    run(client, state="stopped", force=True)
+    with pytest.raises(GhostError, match="Failed to start domain 'vm1': not enough memory"):
+        run(client, memory_mb=2048, reset_token="t3")
+    assert client.domains["vm1"]["state"] == 5
+
+
+# -- wait_for: cloud_init ---------------------------------------------------------------
+
+
+def test_wait_for_cloud_init_returns_its_result(client):
+    client.guest_files["/run/cloud-init/result.json"] = json.dumps({"v1": {"datasource": "DataSourceNoCloud",
+                                                                           "errors": []}})
+    assert "cloud_init" not in run(client, check_mode=True, wait_for=["cloud_init"])
+    assert not any(c[0] == "read_guest_file" for c in client.calls)
+    result = run(client, wait_for=["cloud_init"])
+    assert result["cloud_init"] == {"status": "done", "errors": [], "datasource": "DataSourceNoCloud"}
+    again = run(client, wait_for=["cloud_init"])
+    assert again["changed"] is False and again["cloud_init"]["status"] == "done"
+
+
+def test_cloud_init_errors_fail_the_task_with_what_the_run_did(client):
+    client.guest_files["/run/cloud-init/result.json"] = json.dumps({"v1": {"errors": ["runcmd failed"]}})
+    with pytest.raises(GhostError) as err:
+        run(client, wait_for=["cloud_init"])
+    assert str(err.value) == ("Failed to wait for cloud-init in domain 'vm1': it finished with 1 error(s): "
+                              "runcmd failed")
+    details = err.value.details
+    assert details["changed"] is True and details["actions"][-1] == "start"
+    assert details["domain"]["state"] == "running" and details["cloud_init"]["errors"] == ["runcmd failed"]
+
+
+def test_wait_for_ip_and_cloud_init_in_one_option(client):
+    client.interface_addresses = lambda name, sources: {"52:54:00:00:00:09": ["192.0.2.9"]}
+    client.guest_files["/run/cloud-init/result.json"] = json.dumps({"v1": {"errors": []}})
+    result = run(client, interfaces=[{"network": "isolated", "mac": "52:54:00:00:00:09"}], wait_for=["ip", "cloud_init"])
+    assert result["domain"]["interfaces"][0]["addresses"] == ["192.0.2.9"]
+    assert result["cloud_init"]["status"] == "done"
+
+
+def test_wait_for_needs_state_running(client):
+    with pytest.raises(GhostError) as err:
+        run(client, state="stopped", wait_for=["cloud_init"])
+    assert str(err.value) == "wait_for: needs state=running"
+    assert client.calls == []
+
+
+def test_too_many_vcpus_for_the_machine_type_names_vcpus(client):
+    client.fail["define"] = ("Failed to define domain 'vm1': unsupported configuration: Maximum CPUs greater than "
+                             "specified machine type limit 288")
+    with pytest.raises(GhostError, match="limit 288") as err:
+        run(client, vcpus=100000)
+    assert err.value.option == "vcpus"
+    assert sorted(client.volumes) == [("ghost", "base.qcow2")]
+
+
+# -- expiry (ttl / expires_at / max_ttl) ----------------------------------------------------
+
+T0 = datetime.datetime(2026, 12, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def run_at(client, moment, check_mode=False, diff=False, **over):
+    clock = Clock()
+    over.setdefault("cloud_init", None)
+    return ensure_domain(client, params(**over), check_mode=check_mode, diff=diff, sleep=clock.sleep,
+                         clock=clock, now=lambda: moment)
+
+
+def instance_attrs(xml):
+    root = ET.fromstring(xml)
+    return dict(root.find("metadata/{%s}instance" % NS).attrib)
+
+
+def later(**delta):
+    return T0 + datetime.timedelta(**delta)
+
+
+def test_a_ttl_is_written_in_the_first_define(client):
+    result = run_at(client, T0, ttl="1h")
+    assert [c[0] for c in client.mutations()] == ["create_volume", "define", "start"]
+    assert instance_attrs(client.domains["vm1"]["xml"]) == {
+        "ttl": "1h", "expires-at": "2026-12-01T13:00:00Z", "renewed-at": "2026-12-01T12:00:00Z"}
+    assert result["domain"]["expires_at"] == "2026-12-01T13:00:00Z"
+    assert result["domain"]["expired"] is False and result["domain"]["ttl"] == "1h"
+
+
+def test_the_same_ttl_again_is_unchanged_however_late(client):
+    run_at(client, T0, ttl="1h")
+    client.calls = []
+    again = run_at(client, later(hours=5), ttl="1h")
+    assert again["changed"] is False and client.mutations() == []
+    assert again["domain"]["expires_at"] == "2026-12-01T13:00:00Z" and again["domain"]["expired"] is True
+    # Neither option: the stored expiry is kept.
+    assert run_at(client, later(hours=5))["domain"]["ttl"] == "1h"
+
+
+def test_a_new_ttl_on_a_running_domain_is_a_metadata_update_not_a_restart(client):
+    run_at(client, T0, ttl="1h")
+    client.calls = []
+    result = run_at(client, later(hours=2), ttl="8h")
+    assert result["changed"] is True
+    assert result["actions"] == ["set expiry (ttl 8h, expires 2026-12-01T22:00:00Z)"]
+    assert [c[0] for c in client.mutations()] == ["set_config_metadata", "set_live_metadata"]
+    assert result["domain"]["expires_at"] == "2026-12-01T22:00:00Z" and result["domain"]["expired"] is False
+    assert result["domain"]["restart_required"] is False
+    for xml in (client.domains["vm1"]["xml"], client.domains["vm1"]["live"]):
+        assert instance_attrs(xml)["expires-at"] == "2026-12-01T22:00:00Z"
+    # The volumes stay recorded beside the expiry (absent still deletes them).
+    assert ET.fromstring(client.domains["vm1"]["xml"]).find("metadata/{%s}instance/{%s}volume" % (NS, NS)) is not None
+    info = domain_info(client, now=later(hours=3))["domains"][0]
+    assert (info["expires_at"], info["expired"], info["ttl"]) == ("2026-12-01T22:00:00Z", False, "8h")
+    assert domain_info(client, now=later(hours=10))["domains"][0]["expired"] is True
+
+
+def test_a_new_ttl_on_a_stopped_domain_touches_only_the_persistent_definition(client):
+    run_at(client, T0, state="stopped", ttl="1h")
+    client.calls = []
+    result = run_at(client, T0, state="stopped", expires_at="2027-01-01T01:00:00+01:00")
+    assert result["actions"] == ["set expiry (expires 2027-01-01T00:00:00Z)"]
+    assert [c[0] for c in client.mutations()] == ["set_config_metadata"]
+    assert instance_attrs(client.domains["vm1"]["xml"]) == {"expires-at": "2027-01-01T00:00:00Z"}
+    assert result["domain"]["ttl"] is None
+
+
+def test_a_new_ttl_with_a_define_writes_the_persistent_expiry_once(client):
+    run_at(client, T0, ttl="1h")
+    client.calls = []
+    result = run_at(client, T0, ttl="2h", memory_mb=128)
+    assert [c[0] for c in client.mutations()] == ["define", "set_live_metadata", "set_live_metadata"]
+    assert result["domain"]["restart_required"] is True
+    assert instance_attrs(client.domains["vm1"]["live"]) == {
+        "ttl": "2h", "expires-at": "2026-12-01T14:00:00Z", "renewed-at": "2026-12-01T12:00:00Z",
+        "restart-required": "yes"}
+
+
+def test_check_mode_reports_the_new_expiry_and_writes_nothing(client):
+    run_at(client, T0, ttl="1h")
+    client.calls = []
+    result = run_at(client, later(hours=1), ttl="1d", check_mode=True, diff=True)
+    assert result["changed"] is True and client.mutations() == []
+    assert result["domain"]["expires_at"] == "2026-12-02T13:00:00Z"
+    assert "# expires: 2026-12-01T13:00:00Z (ttl 1h)" in result["diff"]["before"]
+    assert "# expires: 2026-12-02T13:00:00Z (ttl 1d)" in result["diff"]["after"]
+    assert 'expires-at="2026-12-02T13:00:00Z"' in result["diff"]["after"]
+    assert instance_attrs(client.domains["vm1"]["xml"])["ttl"] == "1h"
+
+
+@pytest.mark.parametrize("over, option", [
+    ({"ttl": "30"}, "ttl"),
+    ({"ttl": "0s"}, "ttl"),
+    ({"expires_at": "tomorrow"}, "expires_at"),
+    ({"ttl": "2d", "max_ttl": "1d"}, "ttl"),
+    ({"ttl": "1h", "max_ttl": "soon"}, "max_ttl"),
+])
+def test_bad_lifetime_fails_before_anything_is_made(client, over, option):
+    with pytest.raises(GhostError) as caught:
+        run_at(client, T0, **over)
+    assert caught.value.option == option
+    assert client.mutations() == [] and client.domains == {}
+
+
+def test_bad_lifetime_on_an_existing_domain_changes_nothing(client):
+    run_at(client, T0, ttl="1h")
+    client.calls = []
+    with pytest.raises(GhostError):
+        run_at(client, T0, ttl="30", memory_mb=128)
+    assert client.mutations() == []

@@ -137,7 +137,7 @@ def test_desired_fields_for_a_new_domain_use_create_defaults():
     assert want["vcpus"] == 1 and want["memory_mb"] == 1024 and want["firmware"] == "bios"
     assert want["disks"] == [overlay["disk"]]
     assert want["interfaces"] == []
-    assert want["metadata"] == {"base": "/p/base.qcow2", "volumes": [overlay["volume"]]}
+    assert want["metadata"] == {"base": "/p/base.qcow2", "volumes": [overlay["volume"]], "reset": None, "lifetime": {}}
 
 
 def test_desired_fields_keep_what_is_not_set():
@@ -264,3 +264,66 @@ def test_domain_view():
 def test_volume_names():
     assert spec.overlay_volume_name("vm1") == "vm1.qcow2"
     assert spec.seed_volume_name("vm1", "0123456789abcdef" * 4) == "vm1-cidata-0123456789ab.iso"
+
+
+# -- golden reset ------------------------------------------------------------------------
+
+
+def test_reset_record_rules():
+    assert spec.reset_record(existing(), None) == (False, None)
+    assert spec.reset_record(None, "t1") == (False, {"token": "t1", "count": 0})  # created golden
+    recorded = existing(metadata=dict(existing()["metadata"], reset={"token": "t1", "count": 2}))
+    assert spec.reset_record(recorded, "t1") == (False, None)
+    assert spec.reset_record(recorded, "t2") == (True, {"token": "t2", "count": 3})
+    assert spec.reset_record(existing(), "t1") == (True, {"token": "t1", "count": 1})  # none recorded
+
+
+def test_reset_token_changes_the_metadata_only():
+    recorded = existing(metadata=dict(existing()["metadata"], reset={"token": "t1", "count": 0}))
+    want = spec.desired_fields(recorded, params(), domain_type=None, interfaces=None,
+                               reset={"token": "t2", "count": 1})
+    assert spec.changed_fields(recorded, want) == ["metadata"]
+    assert spec.changed_fields(recorded, want, for_restart=True) == []
+    kept = spec.desired_fields(recorded, params(), domain_type=None, interfaces=None)
+    assert kept["metadata"]["reset"] == {"token": "t1", "count": 0} and spec.changed_fields(recorded, kept) == []
+
+
+@pytest.mark.parametrize("token", ["", " t", "t ", "x" * 129, "caf\u00e9", "a\nb"])
+def test_bad_reset_tokens_name_the_option(token):
+    with pytest.raises(GhostError) as err:
+        spec.validate(params(reset_token=token))
+    assert err.value.option == "reset_token"
+
+
+@pytest.mark.parametrize("token", ["1", "build 42", "2024-06-01T10:00:00", "x" * 128])
+def test_good_reset_tokens(token):
+    spec.validate(params(reset_token=token))
+
+
+def test_wanted_state_keeps_the_current_one_for_present():
+    assert spec.wanted_state("running", "stopped", exists=True) == "running"
+    assert spec.wanted_state("present", "paused", exists=True) == "paused"
+    assert spec.wanted_state("present", "stopped", exists=False) == "stopped"
+    assert spec.state_actions("crashed", "crashed") == []
+
+
+def test_reset_view():
+    fields = existing(metadata=dict(existing()["metadata"], reset={"token": "t2", "count": 1}))
+    assert spec.reset_view(fields, performed=True) == {"token": "t2", "count": 1, "performed": True}
+    assert spec.reset_view(existing(), performed=False) == {"token": None, "count": 0, "performed": False}
+
+
+def test_kernel_and_initrd_are_checked_on_a_local_hypervisor(tmp_path):
+    kernel = tmp_path / "vmlinuz"
+    kernel.write_text("k")
+    local = {"uri": "qemu:///system", "state": "running", "kernel": str(kernel), "initrd": None}
+    spec.check_local_files(local)
+    with pytest.raises(GhostError, match="does not exist on the hypervisor") as raised:
+        spec.check_local_files(dict(local, kernel=str(tmp_path / "none")))
+    assert raised.value.option == "kernel"
+    with pytest.raises(GhostError, match="is not a regular file") as raised:
+        spec.check_local_files(dict(local, initrd=str(tmp_path)))
+    assert raised.value.option == "initrd"
+    # A remote hypervisor has its own files; removing needs none.
+    spec.check_local_files(dict(local, uri="qemu+ssh://root@kvm1/system", kernel="/nowhere"))
+    spec.check_local_files(dict(local, state="absent", kernel="/nowhere"))

@@ -208,9 +208,33 @@ def test_patch_adds_a_scsi_controller_for_the_seed():
 
 def test_patch_replaces_the_metadata():
     fields = parsed()
-    fields["metadata"] = {"base": None, "volumes": [{"role": "overlay", "pool": "p", "name": "n", "path": "/x"}]}
+    fields["metadata"] = {"base": None, "volumes": [{"role": "overlay", "pool": "p", "name": "n", "path": "/x"}],
+                          "reset": None, "lifetime": {}}
     back = xml_parse.parse_domain(xml_build.patch_domain(LIBVIRT_XML, fields))
     assert back["metadata"] == fields["metadata"]
+
+
+def test_the_reset_record_round_trips():
+    fields = parsed()
+    fields["metadata"] = dict(fields["metadata"], reset={"token": "build 42 <&\"'>", "count": 3})
+    text = xml_build.patch_domain(LIBVIRT_XML, fields)
+    assert xml_parse.parse_domain(text)["metadata"]["reset"] == {"token": "build 42 <&\"'>", "count": 3}
+    assert "<ghost:reset " in text
+
+
+def test_the_expiry_record_round_trips_as_attributes_of_the_marker():
+    fields = parsed()
+    record = {"ttl": "1h", "expires_at": "2026-12-01T13:00:00Z", "renewed_at": "2026-12-01T12:00:00Z"}
+    fields["metadata"] = dict(fields["metadata"], lifetime=record)
+    text = xml_build.patch_domain(LIBVIRT_XML, fields)
+    assert xml_parse.parse_domain(text)["metadata"]["lifetime"] == record
+    instance = ET.fromstring(text).find("metadata/" + xml_parse.INSTANCE)
+    assert instance.get("expires-at") == "2026-12-01T13:00:00Z" and instance.get("ttl") == "1h"
+    # metadata_xml (virDomainSetMetadata) carries it too, beside the restart flag.
+    plain = ET.fromstring(xml_build.metadata_xml(fields["metadata"], restart_required=True))
+    assert plain.get("renewed-at") == "2026-12-01T12:00:00Z" and plain.get("restart-required") == "yes"
+    # A domain without a record (or without the marker) has none.
+    assert xml_parse.parse_domain(LIBVIRT_XML)["metadata"]["lifetime"] == {}
 
 
 def test_metadata_xml_for_set_metadata_has_no_namespace_and_carries_the_flag():
@@ -240,7 +264,10 @@ def test_parse_volume_and_pool():
     assert volume == {"name": "vm1.qcow2", "path": "/p/vm1.qcow2", "format": "qcow2", "capacity": 67108864,
                       "allocation": 200704, "backing": "/p/base.qcow2", "backing_format": "qcow2"}
     pool = xml_parse.parse_pool("<pool type='dir'><name>ghost</name><target><path>/p</path></target></pool>")
-    assert pool == {"name": "ghost", "type": "dir", "path": "/p"}
+    assert pool == {"name": "ghost", "type": "dir", "path": "/p", "capacity": None, "available": None}
+    pool = xml_parse.parse_pool("<pool type='dir'><name>ghost</name><capacity unit='bytes'>4096</capacity>"
+                                "<available unit='bytes'>1024</available><target><path>/p</path></target></pool>")
+    assert (pool["capacity"], pool["available"]) == (4096, 1024)
 
 
 CAPS = """<capabilities><host><cpu><arch>x86_64</arch></cpu></host>

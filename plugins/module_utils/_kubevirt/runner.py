@@ -25,6 +25,13 @@ from ansible_collections.ghost.infra.plugins.module_utils._kubevirt.spec import 
 )
 
 
+def _missing(api, kind, namespace, name, option):
+    """Why ``kind`` ``namespace/name`` is not there, naming the option at fault."""
+    if not api.namespace_exists(namespace):
+        return "namespace: the namespace '%s' does not exist" % namespace
+    return "%s: %s '%s' not found" % (option, kind, ref(namespace, name))
+
+
 def _timeout_cause(elapsed, what, state):
     return "timed out after %ds waiting for %s (%s)" % (round(elapsed), what, state)
 
@@ -136,7 +143,7 @@ class _SnapshotRun:
     def create(self, wanted):
         vm_name = wanted["vm_name"]
         if self.api.get(VM, self.namespace, vm_name) is None:
-            raise GhostError(self.create_failed("VirtualMachine '%s' not found" % ref(self.namespace, vm_name)))
+            raise GhostError(self.create_failed(_missing(self.api, VM, self.namespace, vm_name, "vm_name")))
         desired = spec.snapshot_definition(self.name, self.namespace, vm_name, labels=wanted["labels"],
                                            annotations=wanted["annotations"], failure_deadline=wanted["failure_deadline"])
         obj = desired
@@ -162,7 +169,7 @@ def ensure_restore(api, params, *, check_mode=False, diff=False):
     run = _RestoreRun(api, params, check_mode=check_mode, diff=diff)
     vm = api.get(VM, run.namespace, run.vm_name)
     if vm is None:
-        raise run.error("VirtualMachine '%s' not found" % ref(run.namespace, run.vm_name))
+        raise run.error(_missing(api, VM, run.namespace, run.vm_name, "vm_name"))
     existing = api.get(RESTORE, run.namespace, run.name)
     if existing and not params.get("force", False):
         return run.adopt(vm, existing)
@@ -268,7 +275,7 @@ class _RestoreRun:
         snap_ref = ref(self.namespace, self.snapshot_name)
         snapshot = self.api.get(SNAPSHOT, self.namespace, self.snapshot_name)
         if snapshot is None:
-            raise self.error("VirtualMachineSnapshot '%s' not found" % snap_ref)
+            raise self.error(_missing(self.api, SNAPSHOT, self.namespace, self.snapshot_name, "snapshot_name"))
         source = spec.snapshot_source(snapshot)
         if source != self.vm_name:
             raise self.error("VirtualMachineSnapshot '%s' is a snapshot of %s, not of VirtualMachine '%s'" % (

@@ -705,3 +705,15 @@ def test_explicit_bad_restore_name_is_rejected():
     with pytest.raises(GhostError) as err:
         ensure_restore(api, restore_params(name="Reset_CP"))
     assert err.value.option == "name"
+
+
+def test_a_missing_object_names_the_option_or_the_namespace():
+    api = make_api({})
+    with pytest.raises(GhostError, match="vm_name: VirtualMachine 'lab/cp' not found"):
+        ensure_snapshot(api, snap_params())
+    api.namespace_exists.return_value = False
+    with pytest.raises(GhostError, match="namespace: the namespace 'lab' does not exist"):
+        ensure_snapshot(api, snap_params())
+    api = make_api({(VM, "cp"): vm()})
+    with pytest.raises(GhostError, match="snapshot_name: VirtualMachineSnapshot 'lab/cp-snap' not found"):
+        ensure_restore(api, restore_params())

@@ -64,8 +64,15 @@ options:
   state:
     description:
       - V(present) creates (or upgrades) the virtual cluster, V(absent) deletes it.
+      - V(refreshed) only makes sure the local kubeconfig is fresh (ghostctl's self-refreshing
+        kubeconfigs) - it re-reads it from Secret C(vc-NAME) when it is missing, older than
+        O(kubeconfig_max_age) or no longer reaches the virtual API server (C(/version) within
+        10 seconds), keeping the address it was written with (or O(server) / O(expose) when
+        given), and proves it with C(/version). Nothing is created or upgraded; a vcluster that
+        does not exist is an error. Content that did not change is not rewritten, only its
+        modification time renewed. See RV(refresh).
     type: str
-    choices: [present, absent]
+    choices: [present, absent, refreshed]
     default: present
   ttl:
     description:
@@ -156,6 +163,24 @@ options:
       - With O(server) too, the Service type is set and O(server) is the address.
     type: str
     choices: [loadbalancer, nodeport]
+  kubeconfig_max_age:
+    description:
+      - How long a local kubeconfig stays fresh after it was written or re-read from the host
+        cluster (its modification time), as a duration such as V(30m), V(1h) or V(1d).
+      - O(state=present) re-reads it on every run (and renews its time);
+        O(state=refreshed) re-reads it only once it is older, or does not reach the API.
+    type: str
+    default: 1h
+  registry:
+    description:
+      - Also record the virtual cluster in the cluster registry's folder store, as
+        C(~/.ghost/clusters/vc-NAMESPACE-NAME.json) pointing at its kubeconfig (no second copy
+        of its credentials), so M(ghost.infra.cluster_info), M(ghost.infra.kubeconfig) and
+        M(ghost.infra.workspace) see it under the id C(vc-NAMESPACE-NAME) (shortened with a hash
+        beyond 63 characters). O(state=absent) removes the record.
+      - An id that M(ghost.infra.cluster_join) gave to another cluster is left alone, with a warning.
+    type: bool
+    default: true
   return_kubeconfig:
     description:
       - Also return the kubeconfig content as RV(vcluster.kubeconfig).
@@ -185,6 +210,7 @@ notes:
     appear in the module's output or diff, unless O(return_kubeconfig=true).
 seealso:
   - module: ghost.infra.vcluster_info
+  - module: ghost.infra.cluster_info
   - module: kubernetes.core.k8s
   - name: vCluster documentation
     description: What a virtual cluster is and how the vcluster CLI deploys it.
@@ -233,6 +259,13 @@ EXAMPLES = r"""
     name: review-42
     expose: nodeport
     return_kubeconfig: true
+  register: review
+
+- name: Make sure its kubeconfig is fresh before using it (re-read when older than 30 minutes or unreachable)
+  ghost.infra.vcluster:
+    name: review-42
+    state: refreshed
+    kubeconfig_max_age: 30m
   register: review
 
 - name: Delete it and its local kubeconfig
@@ -298,6 +331,25 @@ vcluster:
       type: str
       returned: when O(return_kubeconfig=true) and the kubeconfig is published
       sample: "apiVersion: v1\nkind: Config\n..."
+refresh:
+  description: What O(state=refreshed) found and did.
+  returned: when O(state=refreshed)
+  type: dict
+  contains:
+    needed:
+      description: Whether the kubeconfig was re-read from the host cluster.
+      type: bool
+      sample: true
+    reason:
+      description:
+        - Why - V(missing), V(unreadable), V(stale) (older than O(kubeconfig_max_age)) or
+          V(unreachable) (it did not answer C(/version)); null when it was fresh and reachable.
+      type: str
+      sample: stale
+    age:
+      description: Seconds since the local kubeconfig was last written or re-read, before this run; null when there was none.
+      type: int
+      sample: 4210
 duration:
   description: Seconds the module took, including waiting.
   returned: always
@@ -331,7 +383,7 @@ def main():
         {
             "name": {"type": "str", "required": True},
             "namespace": {"type": "str", "default": DEFAULT_NAMESPACE},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "state": {"type": "str", "choices": ["present", "absent", "refreshed"], "default": "present"},
             "ttl": {"type": "str"},
             "values": {"type": "dict"},
             "values_files": {"type": "list", "elements": "path"},
@@ -345,6 +397,8 @@ def main():
             "server": {"type": "str"},
             "expose": {"type": "str", "choices": ["loadbalancer", "nodeport"]},
             "return_kubeconfig": {"type": "bool", "default": False},
+            "registry": {"type": "bool", "default": True},
+            "kubeconfig_max_age": {"type": "str", "default": "1h"},
         },
         action,
     )

@@ -18,6 +18,9 @@ description:
   - Reports each one's status, its lifetime from the annotations M(ghost.infra.vcluster) keeps
     (C(ghost.infra/created-at), C(ghost.infra/ttl), C(ghost.infra/expires-at)) and whether it
     has expired, so a play can delete expired virtual clusters (see C(playbooks/vcluster_reap.yml)).
+  - Reports whether each local kubeconfig is fresh (O(kubeconfig_max_age)) and reaches its
+    virtual API server; M(ghost.infra.vcluster) with O(ghost.infra.vcluster#module:state=refreshed)
+    re-reads a stale one.
   - Reads the host cluster only; the vcluster CLI is not needed.
   - Connects like M(kubernetes.core.k8s_info) (same options, same C(K8S_AUTH_*) environment variables).
 author:
@@ -33,6 +36,23 @@ options:
     description:
       - Only virtual clusters in this namespace; all namespaces when omitted.
     type: str
+  kubeconfig_max_age:
+    description:
+      - A local kubeconfig written or re-read from the host cluster longer ago than this (such
+        as V(30m), V(1h), V(1d)) is reported with RV(vclusters[].kubeconfig_fresh=false).
+    type: str
+    default: 1h
+  check_reachable:
+    description:
+      - Check, through each local kubeconfig, that the virtual API server answers C(/version)
+        (RV(vclusters[].reachable)); all in parallel within O(reachable_timeout).
+    type: bool
+    default: true
+  reachable_timeout:
+    description:
+      - Seconds the reachability checks of all vclusters together may take.
+    type: int
+    default: 10
   kubeconfig_dir:
     description:
       - Folder of the local kubeconfigs written by M(ghost.infra.vcluster), used to fill
@@ -113,6 +133,18 @@ vclusters:
           (C(NAMESPACE/NAME.yaml) under O(kubeconfig_dir)), or null when there is none here.
       type: str
       sample: /home/me/.ghost/kubeconfigs/ghostcluster/review-42.yaml
+    kubeconfig_fresh:
+      description:
+        - Whether the local kubeconfig was written or re-read from the host cluster within
+          O(kubeconfig_max_age); false when there is none.
+      type: bool
+      sample: true
+    reachable:
+      description:
+        - Whether the virtual API server answered C(/version) through the local kubeconfig; null
+          when there is no local kubeconfig or O(check_reachable=false).
+      type: bool
+      sample: true
 duration:
   description: Seconds the module took.
   returned: always
@@ -134,7 +166,10 @@ def main():
         filters = validate_filters(module.params)
         return list_vclusters(VclusterClient(connect(module)), filters)
 
-    run_k8s_module({"name": {"type": "str"}, "namespace": {"type": "str"}, "kubeconfig_dir": {"type": "path"}}, action)
+    run_k8s_module({"name": {"type": "str"}, "namespace": {"type": "str"}, "kubeconfig_dir": {"type": "path"},
+                    "kubeconfig_max_age": {"type": "str", "default": "1h"},
+                    "check_reachable": {"type": "bool", "default": True},
+                    "reachable_timeout": {"type": "int", "default": 10}}, action)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,15 @@ class K8sClient:
                 return None
             raise GhostError(failure("read", kind, ref(namespace, name), api_error_message(exc)))
 
+    def namespace_exists(self, name):
+        """Whether namespace ``name`` exists; read only to explain a missing object, so anything
+        but a 404 (a user who may not read namespaces) counts as existing."""
+        try:
+            self.svc.client.get(self.svc.find_resource("Namespace", "v1", fail=True), name=name)
+        except Exception as exc:  # pylint: disable=broad-except  # only a 404 is an answer
+            return http_status(exc) != 404
+        return True
+
     def list(self, kind, namespace=None, label_selector=None):
         """The objects of ``kind`` in ``namespace`` (None: every namespace) matching the selector."""
         resource = self.resource(kind)

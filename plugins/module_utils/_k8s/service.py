@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import re
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
@@ -30,6 +31,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
 
 
+_CONFIG_PREFIX = re.compile(r"^(Could not create API client: )?(Invalid kube-config file\. ?)?")
 _SERVICE_PREFIX = re.compile(r"^Failed to (?:create|retrieve|patch|replace|apply|delete) (?:requested )?object: ")
 
 
@@ -38,8 +40,31 @@ def connect(module):
     try:
         client = get_api_client(module=module)
     except Exception as exc:  # CoreException, ConfigException, a bad kubeconfig path...
+        fault = kubeconfig_fault((getattr(module, "params", None) or {}).get("kubeconfig"), exc)
+        if fault:
+            raise GhostError(fault, option="kubeconfig")
         raise GhostError("Failed to connect to the Kubernetes API: %s" % api_error_message(exc))
     return K8sService(client, module)
+
+
+def kubeconfig_fault(path, exc):
+    """What is wrong with the kubeconfig file ``path`` when loading it raised ``exc``, or None
+    (the error is not the file's). The path is left out: kubernetes.core hides it (no_log)."""
+    if not isinstance(path, str) or not path:
+        return None
+    name = type(exc).__name__
+    config_error = name == "ConfigException" or "kube-config" in str(exc) or type(exc).__module__.startswith("yaml")
+    if not config_error:
+        return None
+    if not os.path.exists(path):
+        return "the file does not exist"
+    if os.path.isdir(path):
+        return "is a directory, not a kubeconfig file"
+    if type(exc).__module__.startswith("yaml"):
+        mark = getattr(exc, "problem_mark", None)
+        return "the file is not YAML%s" % (" (line %d)" % (mark.line + 1) if mark is not None else "")
+    text = str(exc).replace(path, "the file")
+    return "the file is not a usable kubeconfig: %s" % _CONFIG_PREFIX.sub("", text)
 
 
 def _body_message(body):

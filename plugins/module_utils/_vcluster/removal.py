@@ -6,7 +6,8 @@
 
 ``absent`` deletes a vcluster with `vcluster delete`; a helm release that never got its
 workload -- invisible to `vcluster delete`, which looks for the StatefulSet or Deployment --
-with `helm uninstall`. Then the kubeconfig Secret (no helm object) and the local kubeconfig go.
+with `helm uninstall`. Then the kubeconfig Secret (no helm object), the local kubeconfig and its
+record in the folder registry go.
 
 ``after_failed_create`` runs when `vcluster create` failed: a workload helm made gets its
 lifetime annotations (so the reaper deletes it once expired), a namespace made for nothing is
@@ -23,6 +24,7 @@ import os
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
+from ansible_collections.ghost.infra.plugins.module_utils._registry import vclusters as registry
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster import spec, store
 
 KIND = "vcluster"
@@ -33,7 +35,9 @@ def absent(run, workload, before, *, check_mode, diff):
     """State absent: ``(result, no_log_values)``."""
     has_file = os.path.exists(run.dest)
     release = run.api.helm_release(run.namespace, run.name) if workload is None else None
-    if workload is None and release is None and not has_file:
+    recorded = run.registry is not None and registry.forget(run.registry, name=run.name, namespace=run.namespace,
+                                                            check_mode=True)
+    if workload is None and release is None and not has_file and not recorded:
         return build_result(changed=False, diff_enabled=diff, before={}, after={}, vcluster={}), []
     view = spec.absent_view(before, run.name, run.namespace, run.dest if has_file else None)
     if check_mode:
@@ -43,6 +47,8 @@ def absent(run, workload, before, *, check_mode, diff):
     elif release is not None:
         _uninstall(run)
     store.remove(run.dest)
+    if recorded:
+        registry.forget(run.registry, name=run.name, namespace=run.namespace)
     return build_result(changed=True, diff_enabled=diff, before=before, after={}, vcluster=view), []
 
 

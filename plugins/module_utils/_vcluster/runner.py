@@ -23,8 +23,11 @@ import os
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError, failure
 from ansible_collections.ghost.infra.plugins.module_utils._common.result import build_result
 from ansible_collections.ghost.infra.plugins.module_utils._k8s.client import ref
+from ansible_collections.ghost.infra.plugins.module_utils._registry import spec as registry_spec
+from ansible_collections.ghost.infra.plugins.module_utils._registry import stores as registry_stores
+from ansible_collections.ghost.infra.plugins.module_utils._registry import vclusters as registry
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster import client as vclient
-from ansible_collections.ghost.infra.plugins.module_utils._vcluster import reach, removal, spec, store
+from ansible_collections.ghost.infra.plugins.module_utils._vcluster import freshness, reach, removal, spec, store
 
 KIND = "vcluster"
 # How long the workload may take to show up after `vcluster create` returned (helm creates it).
@@ -115,6 +118,9 @@ class _Run:
         self.probe = probe
         self.deadline = api.waiter.deadline(options.get("wait_timeout") or 300)
         self.created_namespace = False
+        # The folder registry (~/.ghost/clusters) lists the vcluster when the ``registry`` option is on.
+        self.registry = (registry_stores.FolderStore(registry_spec.default_folder(home))
+                         if options.get("registry") else None)
 
     def error(self, verb, cause):
         return GhostError(failure(verb, KIND, self.ref, cause))
@@ -152,7 +158,10 @@ def ensure_vcluster(api, cli, options, *, check_mode=False, diff=False, now=None
     workload, before = run.observe(now)
     if options.get("state", "present") == "absent":
         return removal.absent(run, workload, before, check_mode=check_mode, diff=diff)
+    if options.get("state") == "refreshed":
+        return freshness.refresh(run, workload, now_ts=now.timestamp(), check_mode=check_mode, diff=diff)
     plan = _plan(run, workload, before, now)
+    store.check_writable(run.dest)
     if check_mode:
         return _preview(run, workload, plan, diff=diff)
     workload, changed = _install(run, workload, plan, now)
@@ -203,7 +212,7 @@ def _preview(run, workload, plan, *, diff):
         server, missing = run.address(run.api.pods(run.namespace, run.name))
         if text and not missing:
             data, secrets = _exported(text, server)
-            changed = store.needs_write(run.dest, data)
+            changed = store.needs_write(run.dest, data) or _register(run, data, None, check_mode=True)[0]
     view = spec.vcluster_view(plan["after"], kubeconfig_path=run.dest if os.path.exists(run.dest) else None)
     return _present_result(changed, plan["before"], plan["after"], view=view, diff=diff), secrets
 
@@ -259,9 +268,13 @@ def _present(run, workload, before, *, changed, diff):
         server, missing = run.address(pods)
     exported = {"kubeconfig_path": None, "server": None}
     secrets = []
+    warnings = []
     if text and not missing:
         written, exported, secrets = _export(run, text, server)
         changed = changed or written
+        registered, warning = _register(run, exported.pop("data"), exported.pop("version"))
+        changed = changed or registered
+        warnings += [warning] if warning else []
     final = spec.summary(run.name, run.namespace, workload=workload, pods=pods, now=run.now(),
                          kubeconfig_path=exported["kubeconfig_path"])
     final["config_hash"] = (workload["metadata"].get("annotations") or {}).get(spec.CONFIG_HASH)
@@ -271,11 +284,13 @@ def _present(run, workload, before, *, changed, diff):
         # Added after the masking of the result: the caller asked for the kubeconfig itself.
         result["vcluster"]["kubeconfig"] = exported["kubeconfig"]
     if not text:
-        result["warnings"] = ["vcluster '%s' has not published its kubeconfig (Secret %s) yet; run again with "
-                              "wait=true to write %s" % (run.ref, vclient.secret_name(run.name), run.dest)]
+        warnings.append("vcluster '%s' has not published its kubeconfig (Secret %s) yet; run again with "
+                        "wait=true to write %s" % (run.ref, vclient.secret_name(run.name), run.dest))
     elif missing:
-        result["warnings"] = ["vcluster '%s' has no address yet (%s); run again with wait=true to write %s" % (
-            run.ref, missing, run.dest)]
+        warnings.append("vcluster '%s' has no address yet (%s); run again with wait=true to write %s" % (
+            run.ref, missing, run.dest))
+    if warnings:
+        result["warnings"] = warnings
     return result, secrets
 
 
@@ -324,17 +339,20 @@ def _export(run, text, server):
     """Write the published kubeconfig (``server`` written into it when given) to the store; with
     ``wait``, prove it reaches the virtual API.
 
-    Returns (whether the file was written, its path, server and -- with ``return_kubeconfig`` --
-    content, the credentials to hide).
+    Returns (whether the file was written, its path, server, bytes, the version that answered and --
+    with ``return_kubeconfig`` -- content, the credentials to hide).
     """
     data, secrets = _exported(text, server)
     kubeconfig = vclient.parse_kubeconfig(data.decode("utf-8"))
-    exported = {"kubeconfig_path": run.dest, "server": (spec.kubeconfig_servers(kubeconfig) or [None])[0]}
+    exported = {"kubeconfig_path": run.dest, "server": (spec.kubeconfig_servers(kubeconfig) or [None])[0],
+                "data": data, "version": None}
     written = store.needs_write(run.dest, data)
     if written:
         store.write_private(run.dest, data)
+    else:
+        os.utime(run.dest)  # re-read from the host cluster just now: fresh (freshness.py)
     if run.wait:
-        _prove_api(run, kubeconfig)
+        exported["version"] = _prove_api(run, kubeconfig)
     if run.options.get("return_kubeconfig"):
         exported["kubeconfig"] = data.decode("utf-8")
         secrets = []
@@ -352,13 +370,24 @@ def _prove_api(run, kubeconfig):
             errors.append(str(exc))
             return None
 
-    done, unused, elapsed = run.api.waiter.wait(answered, run.deadline.remaining())
+    done, version, elapsed = run.api.waiter.wait(answered, run.deadline.remaining())
     if not done:
         servers = ", ".join(spec.kubeconfig_servers(kubeconfig)) or "no server"
         raise run.error("create", (
             "the virtual API server at %s did not answer /version within %ds (%s); check that this address "
             "reaches the vcluster from here, or choose another with the server or expose option") % (
                 servers, round(elapsed), errors[-1] if errors else "no answer"))
+    return version
+
+
+def _register(run, data, version, *, check_mode=False):
+    """Record the vcluster in the folder registry (option ``registry``); ``(changed, warning)``."""
+    if run.registry is None:
+        return False, None
+    prewarm = {"server_version": version} if version else None
+    return registry.sync(run.registry, name=run.name, namespace=run.namespace,
+                         kubeconfig=vclient.parse_kubeconfig(data.decode("utf-8")), kubeconfig_path=run.dest,
+                         prewarm=prewarm, check_mode=check_mode)
 
 
 def _exported(text, server):
@@ -377,10 +406,12 @@ def _present_result(changed, before, after, *, view, diff):
 
 # ---------------------------------------------------------------- vcluster_info
 
-def list_vclusters(api, filters, *, now=None, home=None):
-    """vcluster_info: every vcluster (optionally by namespace and name) with its lifetime.
+def list_vclusters(api, filters, *, now=None, home=None, reachability=freshness.reachability):
+    """vcluster_info: every vcluster (optionally by namespace and name) with its lifetime, whether
+    its local kubeconfig is fresh and (``check_reachable``) whether it reaches the virtual API.
 
-    ``filters`` come from ``spec.validate_filters``.
+    ``filters`` come from ``spec.validate_filters``; ``reachability(kubeconfigs, timeout)`` checks
+    kubeconfig dicts in parallel (see freshness.py).
     """
     name = filters.get("name")
     namespace = filters.get("namespace")
@@ -403,4 +434,24 @@ def list_vclusters(api, filters, *, now=None, home=None):
                                   pods=pods_by_release.get((meta["namespace"], release), []), now=now,
                                   kubeconfig_path=path if os.path.isfile(path) else None))
     found.sort(key=lambda v: (v["namespace"], v["name"]))
+    _freshness(found, filters, now=now, reachability=reachability)
     return build_result(changed=False, vclusters=found)
+
+
+def _freshness(found, filters, *, now, reachability):
+    """``kubeconfig_fresh`` and ``reachable`` of each listed vcluster (reachable None: not checked)."""
+    max_age = filters.get("kubeconfig_max_age_seconds") or spec.parse_ttl(spec.KUBECONFIG_MAX_AGE)
+    documents = {}
+    for index, view in enumerate(found):
+        path = view["kubeconfig_path"]
+        view["kubeconfig_fresh"] = path is not None and freshness.is_fresh(freshness.age(path, now.timestamp()), max_age)
+        view["reachable"] = None
+        if path is not None and filters.get("check_reachable"):
+            try:
+                with open(path, "rb") as handle:
+                    documents[index] = vclient.parse_kubeconfig(handle.read().decode("utf-8"))
+            except (OSError, UnicodeDecodeError, GhostError):
+                view["reachable"] = False
+    if documents:
+        for index, ok in reachability(documents, filters.get("reachable_timeout") or 10).items():
+            found[index]["reachable"] = ok

@@ -15,13 +15,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import datetime
 import hashlib
 import json
 import os
 import re
 
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
+# The TTL parser and timestamps are shared with every resource that has an expiry.
+from ansible_collections.ghost.infra.plugins.module_utils._common.lifetime import (  # noqa: F401  pylint: disable=unused-import
+    MAX_TTL, MAX_TTL_SECONDS, expires_at, format_time, format_ttl, is_expired, parse_time, parse_ttl,
+)
 
 # Annotations on the vcluster's workload (the StatefulSet or Deployment `vcluster list` reads).
 ANNOTATION_PREFIX = "ghost.infra/"
@@ -42,14 +45,6 @@ RUNNING = "running"
 NOT_READY = "not_ready"
 OFFLINE = "offline"
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TTL_RE = re.compile(r"^(?:\d+[smhdw])+$")
-_TTL_PART_RE = re.compile(r"(\d+)([smhdw])")
-# The longest TTL: a throwaway cluster that outlives a year is a mistake (and far later dates
-# overflow datetime).
-MAX_TTL = "365d"
-MAX_TTL_SECONDS = 365 * 86400
 EXPOSE_CHOICES = ("loadbalancer", "nodeport")
 # A Service is named after the vcluster, so the name must be a DNS-1035 label (a DNS-1123 label
 # starting with a letter); helm limits release names to 53 characters.
@@ -60,6 +55,8 @@ NAMESPACE_MAX = 63
 # Kubeconfig fields that hold credentials (a client certificate is one with its key: hide both).
 SECRET_USER_FIELDS = ("token", "password", "client-key-data", "client-certificate-data")
 DEFAULT_NAMESPACE = "ghostcluster"
+# A local kubeconfig not re-read from the host cluster for this long is stale (ghostctl's refresh).
+KUBECONFIG_MAX_AGE = "1h"
 
 
 def validate_params(params):
@@ -73,6 +70,8 @@ def validate_params(params):
     options["namespace"] = validate_namespace(params.get("namespace") or DEFAULT_NAMESPACE)
     options["ttl_seconds"] = parse_ttl(params.get("ttl"))
     options["server"] = validate_server(params.get("server"))
+    options["kubeconfig_max_age_seconds"] = parse_ttl(params.get("kubeconfig_max_age") or KUBECONFIG_MAX_AGE,
+                                                      option="kubeconfig_max_age")
     if params.get("expose") not in (None,) + EXPOSE_CHOICES:
         raise GhostError("'%s' is not one of %s" % (params["expose"], ", ".join(EXPOSE_CHOICES)), option="expose")
     timeout = params.get("wait_timeout")
@@ -82,12 +81,19 @@ def validate_params(params):
 
 
 def validate_filters(params):
-    """vcluster_info's optional name and namespace; returns ``params``."""
+    """vcluster_info's optional name and namespace (and freshness options); returns a copy with
+    ``kubeconfig_max_age_seconds``."""
     if params.get("name"):
         validate_name(params["name"])
     if params.get("namespace"):
         validate_namespace(params["namespace"])
-    return params
+    options = dict(params)
+    options["kubeconfig_max_age_seconds"] = parse_ttl(params.get("kubeconfig_max_age") or KUBECONFIG_MAX_AGE,
+                                                      option="kubeconfig_max_age")
+    timeout = params.get("reachable_timeout")
+    if timeout is not None and timeout <= 0:
+        raise GhostError("must be a positive number of seconds, not %s" % timeout, option="reachable_timeout")
+    return options
 
 
 def validate_name(name):
@@ -109,70 +115,6 @@ def validate_namespace(namespace):
             "'%s' is not a valid namespace: use at most %d lowercase letters, digits and '-', "
             "starting and ending with a letter or digit" % (namespace, NAMESPACE_MAX), option="namespace")
     return namespace
-
-
-def parse_ttl(value, option="ttl"):
-    """Seconds in a TTL such as ``30m``, ``2h``, ``1d`` or ``1d12h`` (units s, m, h, d, w).
-
-    ``None`` means no TTL. Zero and unit-less numbers are rejected: a TTL always says its unit;
-    so is anything longer than MAX_TTL.
-    """
-    if value is None:
-        return None
-    text = str(value).strip().lower()
-    if not _TTL_RE.match(text):
-        raise GhostError(
-            "'%s' is not a valid TTL: use a number with a unit, such as 30m, 2h, 1d or 1d12h "
-            "(units: s, m, h, d, w)" % value, option=option)
-    seconds = sum(int(number) * TTL_UNITS[unit] for number, unit in _TTL_PART_RE.findall(text))
-    if seconds <= 0:
-        raise GhostError("'%s' is not a valid TTL: it must be longer than zero" % value, option=option)
-    if seconds > MAX_TTL_SECONDS:
-        raise GhostError("'%s' is too long: a TTL is at most %s" % (value, MAX_TTL), option=option)
-    return seconds
-
-
-def format_ttl(seconds):
-    """The shortest canonical spelling of ``seconds``: 5400 -> '1h30m', 86400 -> '1d'."""
-    if seconds is None:
-        return None
-    out = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            out.append("%d%s" % (seconds // size, unit))
-            seconds %= size
-    return "".join(out) or "0s"
-
-
-def format_time(moment):
-    """RFC 3339 UTC with second resolution, as Kubernetes writes timestamps."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return moment.strftime(TIME_FORMAT)
-
-
-def parse_time(value):
-    """A timezone-aware datetime from an RFC 3339 UTC string, or None when absent or malformed."""
-    if not value:
-        return None
-    try:
-        return datetime.datetime.strptime(value, TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
-        return None
-
-
-def expires_at(created_at, ttl_seconds):
-    """``created_at`` (RFC 3339) plus the TTL, or None without a TTL or creation time."""
-    created = parse_time(created_at)
-    if created is None or ttl_seconds is None:
-        return None
-    return format_time(created + datetime.timedelta(seconds=ttl_seconds))
-
-
-def is_expired(expires, now):
-    """True when ``expires`` (RFC 3339) is at or before ``now`` (an aware datetime)."""
-    moment = parse_time(expires)
-    return moment is not None and moment <= now
 
 
 def lifetime(annotations, creation_timestamp, ttl_seconds, now):

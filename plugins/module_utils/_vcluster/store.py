@@ -4,6 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The local kubeconfig store (``~/.ghost/kubeconfigs``). Private to ghost.infra.
 
+The cluster registry's folder store (``_registry/stores.py``, ``~/.ghost/clusters``) writes
+through the same functions; ``option`` names the module option a failure is reported under.
 Files are private: written atomically (temporary file in the same folder, mode 0600, fsync,
 ``os.replace``) into a folder created with mode 0700. Comparisons read bytes and mode so a
 re-run that would write the same file reports no change. Nothing here imports ansible.
@@ -23,7 +25,7 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-def needs_write(path, data):
+def needs_write(path, data, *, option="kubeconfig_dest"):
     """True when ``path`` is missing, holds other bytes, or is not mode 0600."""
     try:
         with open(path, "rb") as handle:
@@ -32,7 +34,7 @@ def needs_write(path, data):
     except FileNotFoundError:
         return True
     except OSError as exc:
-        raise GhostError("cannot read %s: %s" % (path, exc), option="kubeconfig_dest")
+        raise GhostError("cannot read %s: %s" % (path, exc), option=option)
     return current != data or mode != FILE_MODE
 
 
@@ -61,21 +63,36 @@ def make_private_dirs(directory):
         os.chmod(folder, DIR_MODE)  # mkdir honours the umask
 
 
-def write_private(path, data):
+def check_writable(path, *, option="kubeconfig_dest"):
+    """GhostError unless ``path`` could be written by ``write_private``; run before anything is made,
+    so a bad destination never leaves a half-made cluster behind."""
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        raise GhostError("%s is a directory; give the path of a file" % path, option=option)
+    current = os.path.dirname(path)
+    while not os.path.exists(current):
+        current = os.path.dirname(current)
+    if not os.path.isdir(current):
+        raise GhostError("cannot create %s: %s is not a directory" % (path, current), option=option)
+    if not os.access(current, os.W_OK | os.X_OK):
+        raise GhostError("cannot create %s: %s is not writable" % (path, current), option=option)
+
+
+def write_private(path, data, *, option="kubeconfig_dest"):
     """Write ``data`` (bytes) to ``path`` atomically with mode 0600; create missing folders 0700."""
     try:
         make_private_dirs(os.path.dirname(os.path.abspath(path)))
         files.write_atomically(path, data, FILE_MODE)
     except OSError as exc:
-        raise GhostError("cannot write %s: %s" % (path, exc), option="kubeconfig_dest")
+        raise GhostError("cannot write %s: %s" % (path, exc), option=option)
 
 
-def remove(path):
+def remove(path, *, option="kubeconfig_dest"):
     """Delete ``path``; True when a file was there."""
     try:
         os.unlink(path)
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise GhostError("cannot remove %s: %s" % (path, exc), option="kubeconfig_dest")
+        raise GhostError("cannot remove %s: %s" % (path, exc), option=option)
     return True

@@ -107,3 +107,13 @@ def test_delete_says_whether_there_was_something():
     assert client.delete("Secret", "ns", "s") is True
     svc.client.delete.side_effect = ApiError(404, "not found")
     assert client.delete("Secret", "ns", "s") is False
+
+
+def test_namespace_exists():
+    client, svc = make()
+    assert client.namespace_exists("lab") is True
+    svc.find_resource.assert_called_with("Namespace", "v1", fail=True)
+    svc.client.get.side_effect = ApiError(404, 'namespaces "lab" not found')
+    assert client.namespace_exists("lab") is False
+    svc.client.get.side_effect = ApiError(403, "forbidden")  # may not read namespaces: cannot tell
+    assert client.namespace_exists("lab") is True

@@ -67,3 +67,28 @@ def test_connect_returns_a_k8s_service(monkeypatch):
     svc = service.connect(module)
     assert isinstance(svc, service.K8sService)
     assert svc.client is client and svc.module is module
+
+
+def test_kubeconfig_fault_names_what_is_wrong_with_the_file(tmp_path):
+    import yaml
+    from kubernetes.config import ConfigException
+
+    missing = str(tmp_path / "nope")
+    loading = CoreException("Could not create API client: Invalid kube-config file. No configuration found.")
+    assert service.kubeconfig_fault(missing, loading) == "the file does not exist"
+    assert service.kubeconfig_fault(str(tmp_path), loading) == "is a directory, not a kubeconfig file"
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("clusters: not-a-list\n")
+    exc = CoreException("Could not create API client: Invalid kube-config file. Expected key name in %s/clusters"
+                        % broken)
+    assert service.kubeconfig_fault(str(broken), exc) == ("the file is not a usable kubeconfig: Expected key name in "
+                                                          "the file/clusters")
+    try:
+        yaml.safe_load("a: [\n")
+    except yaml.YAMLError as not_yaml:
+        assert service.kubeconfig_fault(str(broken), not_yaml) == "the file is not YAML (line 2)"
+    assert service.kubeconfig_fault(str(broken), ConfigException("Invalid kube-config file. x")).endswith(": x")
+    # Not the file's fault, or no file: the caller keeps its own message.
+    assert service.kubeconfig_fault(str(broken), CoreException("connection refused")) is None
+    assert service.kubeconfig_fault(None, loading) is None
+    assert service.kubeconfig_fault({"clusters": []}, loading) is None

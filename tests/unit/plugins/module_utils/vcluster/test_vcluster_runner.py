@@ -776,3 +776,124 @@ def test_failed_upgrade_keeps_the_lifetime_and_says_nothing_of_expiry(env):
     assert str(err.value) == "Failed to upgrade vcluster 'ghostcluster/vc': exit 1: boom"
     annotations = cluster.objects[("StatefulSet", "ghostcluster", "vc")]["metadata"]["annotations"]
     assert annotations[spec.EXPIRES_AT] == "2025-06-01T09:00:00Z"
+
+
+# ---------------------------------------------------------------- the folder registry
+
+def registry_record(home, name="vc", namespace="ghostcluster"):
+    path = os.path.join(home, ".ghost", "clusters", "vc-%s-%s.json" % (namespace, name))
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def test_registry_records_the_vcluster_in_the_folder_registry(env):
+    _cluster, _api, _cli, _clock, home = env
+    assert ensure(env, registry=True, check_mode=True)[0]["changed"] is True
+    assert registry_record(home) is None
+    result, _secrets = ensure(env, registry=True)
+    record = registry_record(home)
+    assert record["source"] == "vcluster" and record["vcluster"] == {"name": "vc", "namespace": "ghostcluster"}
+    assert record["kubeconfig_path"] == result["vcluster"]["kubeconfig_path"] and record["server"] == SERVER
+    assert record["prewarm"]["server_version"] == "v1.34.4"
+    assert os.listdir(os.path.join(home, ".ghost", "clusters")) == ["vc-ghostcluster-vc.json"]  # no second copy
+    assert CERT not in json.dumps(record) and KEY not in json.dumps(record)
+    assert ensure(env, registry=True)[0]["changed"] is False
+    assert ensure(env, registry=True, check_mode=True)[0]["changed"] is False
+    # Recorded afterwards for a vcluster made without it: a change, then none.
+    os.unlink(os.path.join(home, ".ghost", "clusters", "vc-ghostcluster-vc.json"))
+    assert ensure(env, registry=True, check_mode=True)[0]["changed"] is True
+    assert ensure(env, registry=True)[0]["changed"] is True
+    gone, _secrets = ensure(env, registry=True, state="absent")
+    assert gone["changed"] is True and registry_record(home) is None
+
+
+def test_registry_leaves_an_id_joined_by_someone_else_alone(env):
+    _cluster, _api, _cli, _clock, home = env
+    folder = os.path.join(home, ".ghost", "clusters")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "vc-ghostcluster-vc.json"), "w") as handle:
+        json.dump({"id": "vc-ghostcluster-vc", "source": "join"}, handle)
+    result, _secrets = ensure(env, registry=True)
+    assert "belongs to another cluster" in result["warnings"][0]
+    assert registry_record(home) == {"id": "vc-ghostcluster-vc", "source": "join"}
+    ensure(env, registry=True, state="absent")
+    assert registry_record(home) == {"id": "vc-ghostcluster-vc", "source": "join"}
+
+
+# ---------------------------------------------------------------- kubeconfig freshness
+
+def test_refreshed_rereads_only_a_missing_stale_or_unreachable_kubeconfig(env):
+    _cluster, api, cli, _clock, home = env
+    ensure(env)
+    path = store_path(home)
+    calls = len(cli.calls)
+    result, secrets = ensure(env, state="refreshed")
+    assert result["changed"] is False and result["refresh"] == {"needed": False, "reason": None, "age": 0}
+    assert result["vcluster"]["kubeconfig_path"] == path and result["vcluster"]["server"] == SERVER
+    assert sorted(secrets) == sorted([CERT, KEY]) and len(cli.calls) == calls  # never the CLI
+    os.utime(path, (NOW.timestamp() - 7200, NOW.timestamp() - 7200))
+    stale = ensure(env, state="refreshed", kubeconfig_max_age="1h")[0]
+    assert stale["refresh"]["reason"] == "stale" and stale["refresh"]["age"] == 7200
+    assert stale["changed"] is False  # same content: only its time renewed
+    assert os.stat(path).st_mtime > NOW.timestamp()
+    os.unlink(path)
+    planned = ensure(env, state="refreshed", check_mode=True)[0]
+    assert planned["changed"] is True and planned["refresh"]["reason"] == "missing" and not os.path.exists(path)
+    missing = ensure(env, state="refreshed")[0]
+    assert missing["changed"] is True and os.path.exists(path)
+    with open(path) as handle:
+        assert handle.read() == published(SERVER)
+    answers = iter([GhostError("connection refused"), "v1.34.4"])
+
+    def flaky(kubeconfig, timeout=10):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    unreachable = ensure(env, state="refreshed", probe=flaky)[0]
+    assert unreachable["refresh"]["reason"] == "unreachable" and unreachable["changed"] is False
+
+
+def test_refreshed_fails_clearly(env):
+    _cluster, _api, _cli, _clock, home = env
+    with pytest.raises(GhostError) as err:
+        ensure(env, state="refreshed")
+    assert "Failed to refresh vcluster 'ghostcluster/vc': it does not exist" in err.value.msg
+    ensure(env)
+
+    def down(kubeconfig, timeout=10):
+        raise GhostError("timed out")
+    os.unlink(store_path(home))
+    with pytest.raises(GhostError) as err:
+        ensure(env, state="refreshed", probe=down)
+    assert "does not reach %s either: timed out" % SERVER in err.value.msg
+    with pytest.raises(GhostError) as err:
+        ensure(env, state="refreshed", kubeconfig_max_age="soon")
+    assert err.value.option == "kubeconfig_max_age"
+
+
+def test_info_reports_freshness_and_reachability(env):
+    _cluster, api, _cli, _clock, home = env
+    ensure(env)
+    ensure(env, name="other", namespace="ns-b")
+    os.utime(store_path(home, "other", "ns-b"), (NOW.timestamp() - 7200, NOW.timestamp() - 7200))
+    ensure(env, name="gone", namespace="ns-c")
+    os.unlink(store_path(home, "gone", "ns-c"))
+    asked = []
+
+    def reachability(kubeconfigs, timeout):
+        asked.append((sorted(kubeconfigs), timeout))
+        return {key: key == 0 for key in kubeconfigs}
+    filters = spec.validate_filters({"name": None, "namespace": None, "check_reachable": True,
+                                     "reachable_timeout": 3, "kubeconfig_max_age": "1h"})
+    listed = runner.list_vclusters(api, filters, now=NOW, home=home, reachability=reachability)["vclusters"]
+    by_name = {v["name"]: v for v in listed}
+    assert (by_name["vc"]["kubeconfig_fresh"], by_name["vc"]["reachable"]) == (True, True)
+    assert (by_name["other"]["kubeconfig_fresh"], by_name["other"]["reachable"]) == (False, False)
+    assert (by_name["gone"]["kubeconfig_fresh"], by_name["gone"]["reachable"]) == (False, None)
+    assert asked == [([0, 1], 3)]  # one parallel check of the two local kubeconfigs
+    quiet = runner.list_vclusters(api, dict(filters, check_reachable=False), now=NOW, home=home,
+                                  reachability=reachability)["vclusters"]
+    assert all(v["reachable"] is None for v in quiet) and len(asked) == 1

@@ -12,6 +12,9 @@ import os
 import stat
 import threading
 
+import pytest
+
+from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._vcluster import store
 
 
@@ -77,3 +80,14 @@ def test_parallel_first_runs(tmp_path):
     assert errors == []
     assert sorted(os.listdir(base)) == ["ns-0", "ns-1"]
     assert mode(base) == 0o700 and mode(base / "ns-0") == 0o700
+
+
+def test_check_writable_refuses_a_path_that_cannot_be_written(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    store.check_writable(str(tmp_path / "new" / "deeper" / "vc.yaml"))      # folders to make: fine
+    store.check_writable(str(tmp_path / "afile"))                           # an existing file: replaced
+    with pytest.raises(GhostError, match="afile is not a directory") as raised:
+        store.check_writable(str(tmp_path / "afile" / "sub" / "vc.yaml"))
+    assert raised.value.option == "kubeconfig_dest"
+    with pytest.raises(GhostError, match="is a directory; give the path of a file"):
+        store.check_writable(str(tmp_path))

@@ -16,7 +16,11 @@ the base image has no boot loader), on the testbed's libvirtd and pool. Measured
 the playbook and bytes written to the pool (the allocation of the volumes each one created).
 
     make testbed-up && source .testbed/env.sh
-    .venv/bin/python benchmarks/libvirt_domains.py [--count 10] [--json out.json]
+    tools/in-stage $PWD/.venv/bin/python benchmarks/libvirt_domains.py [--count 10] [--rounds 2] [--quick]
+        [--json out.json]
+
+Rounds alternate between the two sides (the first side swapped each round); each round starts
+and ends with no benchmark domain or volume in the pool.
 
 The base image is the real guest image from tests/testbed/guest_image.sh (Debian with
 cloud-init, ~0.5 GB allocated, 3 GiB virtual), copied (not timed) into the pool as
@@ -39,6 +43,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import libvirt
+from _report import Report, add_arguments, alternate, rounds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -206,9 +211,9 @@ def run_play(play, extra, env):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--count", type=int, default=10)
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+    parser.add_argument("--count", type=int, default=None, help="domains per side (10; 5 with --quick)")
+    args = add_arguments(parser, rounds=2, quick_rounds=1).parse_args()
+    count = args.count or (5 if args.quick else 10)
 
     uri = need("LIBVIRT_DEFAULT_URI")
     pool_name = need("GHOST_LIBVIRT_POOL")
@@ -219,6 +224,8 @@ def main():
         print("note: community.libvirt.virt_cloud_instance exists here; this benchmark still uses the "
               "virt_volume clone workflow")
     anchor_name = "community.libvirt virt_volume(clone_source) + virt_volume(create_cidata_cdrom) + virt(define, running)"
+    report = Report("libvirt_domains", "%d domains from one base image: libvirt_domain vs community.libvirt" % count,
+                    args)
 
     ensure_lxml()
     conn = libvirt.open(uri)
@@ -227,39 +234,37 @@ def main():
 
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0")
     anchor_env = dict(env, PYTHONPATH=os.pathsep.join(p for p in (PYLIB, env.get("PYTHONPATH")) if p))
-    extra = {"pool": pool_name, "pool_dir": pool_dir, "domain_type": domain_type, "count": args.count,
+    extra = {"pool": pool_name, "pool_dir": pool_dir, "domain_type": domain_type, "count": count,
              "ssh_key": SSH_KEY}
-    figures = {"count": args.count, "base_image_allocation": base_alloc, "anchor": anchor_name}
+    written = {"ghost": [], "anchor": []}
+
+    def side(label, play, prefix, run_env):
+        cleanup(conn, pool_name, prefix)
+        seconds = run_play(play, extra, run_env)
+        states = {d.name(): d.state() for d in conn.listAllDomains(0) if d.name().startswith(prefix)}
+        active = (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED)
+        started = [n for n, (code, _reason) in states.items() if code in active]
+        if len(started) != count:
+            sys.exit("%s: %d of %d domains started: %s" % (label, len(started), count, states))
+        written[label].append(allocation(conn, pool_name, prefix))
+        cleanup(conn, pool_name, prefix)
+        return seconds
+
     try:
-        for label, play, prefix, run_env in (("ghost", GHOST_PLAY, "bench-g-", env),
-                                             ("anchor", ANCHOR_PLAY, "bench-a-", anchor_env)):
-            cleanup(conn, pool_name, prefix)
-            seconds = run_play(play, extra, run_env)
-            states = {d.name(): d.state() for d in conn.listAllDomains(0) if d.name().startswith(prefix)}
-            active = (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED)
-            started = [n for n, (code, _reason) in states.items() if code in active]
-            if len(started) != args.count:
-                sys.exit("%s: %d of %d domains started: %s" % (label, len(started), args.count, states))
-            figures[label] = {"seconds": round(seconds, 2), "bytes_written": allocation(conn, pool_name, prefix)}
-            cleanup(conn, pool_name, prefix)
+        ours, theirs = alternate(rounds(args), lambda: side("ghost", GHOST_PLAY, "bench-g-", env),
+                                 lambda: side("anchor", ANCHOR_PLAY, "bench-a-", anchor_env))
     finally:
         cleanup(conn, pool_name, "bench-")
         # The copied base image goes too: the testbed's pool stays as the testbed made it.
         cleanup(conn, pool_name, BASE_VOLUME)
         conn.close()
 
-    ghost, anchor = figures["ghost"], figures["anchor"]
-    figures["ratio_wall_time"] = round(anchor["seconds"] / ghost["seconds"], 2)
-    figures["ratio_bytes_written"] = round(anchor["bytes_written"] / float(max(ghost["bytes_written"], 1)), 1)
-    print("%d domains from one base image (%.0f MiB allocated)" % (args.count, base_alloc / 2.0 ** 20))
-    print("  ghost.infra.libvirt_domain: %6.1f s, %10d bytes written" % (ghost["seconds"], ghost["bytes_written"]))
-    print("  %s:\n                              %6.1f s, %10d bytes written" % (
-        anchor_name, anchor["seconds"], anchor["bytes_written"]))
-    print("  anchor/ghost: wall time x%.2f, bytes written x%.1f" % (figures["ratio_wall_time"],
-                                                                    figures["ratio_bytes_written"]))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(figures, handle, indent=2)
+    base_note = "base image %.0f MiB allocated, copied into the pool beforehand (not timed)" % (base_alloc / 2.0 ** 20)
+    report.compare("%d domains, state running (playbook wall time)" % count, unit="s",
+                   ours=("ghost.infra.libvirt_domain", ours), anchor=(anchor_name, theirs), notes=base_note)
+    report.compare("%d domains: bytes written to the pool" % count, unit="bytes",
+                   ours=("ghost.infra.libvirt_domain", written["ghost"]), anchor=(anchor_name, written["anchor"]))
+    report.write()
 
 
 if __name__ == "__main__":

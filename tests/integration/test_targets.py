@@ -6,8 +6,11 @@
 
 ansible-test's layout, driven by ansible-playbook so targets see the testbed's environment
 (VMWARE_*, K8S_AUTH_*, LIBVIRT_DEFAULT_URI). A target whose `aliases` file says `testbed`
-brings the testbed up first. Every run is at -vvv and its output must not contain any secret
-of the testbed or any string the target lists in its `secrets` file.
+brings the testbed up first. Every run is at -vvv; the shared scanner (secret_scan.py) fails it
+when any secret of the testbed or any string the target lists in its `secrets` file, or any
+cluster credential by its shape, is in its output, in an async job file (ANSIBLE_ASYNC_DIR and
+the `.ansible_async` folders under the run's folder, where targets point their HOME) or in a
+file the run left world-readable in its folder.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,35 +19,17 @@ __metaclass__ = type
 
 import os
 import pathlib
-import re
 import subprocess
 import sys
 
 import pytest
-import yaml
+from secret_scan import Scanner, Secrets, credentials_in, secrets_file
 
 TARGETS = pathlib.Path(__file__).resolve().parent / "targets"
-SECRET_ENV = ("VMWARE_PASSWORD",)
-# Credentials of any cluster the targets create, e.g. a vcluster's kubeconfig: service-account
-# tokens (JWTs), PEM blocks (keys, certificates) as text or base64 ("-----BEGIN" is
-# "LS0tLS1CRUdJTi" in base64, what client-key-data and client-certificate-data hold), and the
-# kubeconfig keys that carry client credentials.
-CREDENTIALS = {
-    "a bearer token": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."),
-    "a PEM block": re.compile(r"-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE)-----"),
-    "a base64 PEM block": re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]{16,}"),
-    "a kubeconfig client credential": re.compile(
-        r"client-(key|certificate)-data[\"']?\s*[:=]\s*[\"']?(?!\*{8}|VALUE_SPECIFIED)[A-Za-z0-9+/=]{16,}"),
-}
 
 
 def _targets():
     return sorted(p.name for p in TARGETS.iterdir() if (p / "tasks" / "main.yml").is_file()) if TARGETS.is_dir() else []
-
-
-def credentials_in(text):
-    """The kinds of cluster credential (CREDENTIALS) that ``text`` contains."""
-    return [kind for kind, pattern in CREDENTIALS.items() if pattern.search(text)]
 
 
 def test_there_are_targets():
@@ -67,19 +52,21 @@ def test_credential_scan_catches_each_kind():
     assert credentials_in('"client_key": "/root/.ghost/clusters/a/key.pem", "sha256": "ab12"') == []
 
 
-def _kubeconfig_secrets(path):
-    """Tokens, passwords and client keys in the testbed's admin kubeconfig."""
-    if not path or not os.path.isfile(path):
-        return []
-    with open(path) as handle:
-        config = yaml.safe_load(handle) or {}
-    found = []
-    for user in config.get("users") or []:
-        for key in ("token", "password", "client-key-data"):
-            value = (user.get("user") or {}).get(key)
-            if value:
-                found.append(value)
-    return found
+def test_scanner_reads_async_jobs_and_world_readable_files(tmp_path):
+    secret = "ghost-scan-s3cret-value"
+    scan = Scanner(Secrets().add("a test secret", secret))
+    private, public, job = tmp_path / "private.txt", tmp_path / "public.txt", tmp_path / "async" / "123.456"
+    job.parent.mkdir()
+    for path, mode in ((private, 0o600), (public, 0o644), (job, 0o600)):
+        path.write_text("value: %s\n" % secret)
+        path.chmod(mode)
+    assert scan.world_readable(tmp_path, exclude=[job]) == [
+        ("world-readable file %s (mode 0644)" % public, "a secret (a test secret)")]
+    assert [f.what for f in scan.async_jobs(tmp_path / "async")] == ["a secret (a test secret)"]
+    assert scan.text("output", "nothing here") == []
+    with pytest.raises(AssertionError) as failed:
+        scan.assert_clean("the test")
+    assert secret not in str(failed.value)
 
 
 def _lines(path):
@@ -109,6 +96,7 @@ def test_target(target, request, tmp_path):
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_ASYNC_DIR": str(tmp_path / "async"),
     })
     cmd = [
         os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
@@ -121,10 +109,8 @@ def test_target(target, request, tmp_path):
     tail = "\n".join(proc.stdout.splitlines()[-80:])
     assert proc.returncode == 0, "target %s failed:\n%s" % (target, tail)
 
-    secrets = [env[name] for name in SECRET_ENV if env.get(name)]
-    secrets += _kubeconfig_secrets(env.get("K8S_AUTH_KUBECONFIG"))
-    secrets += _lines(TARGETS / target / "secrets")
-    leaked = [s for s in secrets if s in proc.stdout]
-    assert not leaked, "target %s printed %d secret(s) at -vvv" % (target, len(leaked))
-    found = credentials_in(proc.stdout)
-    assert not found, "target %s printed %s at -vvv" % (target, " and ".join(found))
+    scan = Scanner(Secrets.from_testbed(env).add("the target's secrets file", *secrets_file(TARGETS / target / "secrets")))
+    scan.text("its -vvv output", proc.stdout)
+    scan.async_jobs(tmp_path / "async", *tmp_path.rglob(".ansible_async"))
+    scan.world_readable(tmp_path)
+    scan.assert_clean("target %s" % target)

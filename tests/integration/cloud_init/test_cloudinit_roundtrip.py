@@ -4,6 +4,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Round trip through cloud-init's own code (Debian's cloud-init package, system Python).
 
+cloud-init is not installed: the testbed unpacks Debian's package into its build cache and
+exports the directory holding ``cloudinit`` as GHOST_CLOUDINIT_PYTHONPATH (tests/testbed/debs.py);
+its Python libraries are system packages from bindep.txt. The checker puts that directory first
+on the system Python's path and reports where ``cloudinit`` came from.
+
 (a) The VMware datasource, reading guestinfo through the VMX_GUESTINFO environment access
     method, decodes our keys into exactly the meta-data, user-data, vendor-data and network
     config we rendered.
@@ -11,7 +16,8 @@
     directory; no mount needed).
 (c) The network-state parser accepts our netplan, and the netplan renderer Ubuntu uses writes
     it out unchanged.
-cloud-init's schema validator also checks the generated cloud-config. No testbed is needed.
+cloud-init's schema validator also checks the generated cloud-config. Only the testbed's unpacked
+cloud-init is needed (taken from the environment, else from ``testbed up``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,8 +38,9 @@ import yaml
 from ansible_collections.ghost.infra.plugins.module_utils._cloudinit import guestinfo, iso, render
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-INSTALL_HINT = ("cloud-init's Python package is not importable by %s; install Debian's cloud-init "
-                "package (apt-get install cloud-init) to run this test" % SYSTEM_PYTHON)
+INSTALL_HINT = ("cloud-init's Python package is not importable by %s from GHOST_CLOUDINIT_PYTHONPATH=%%s: `make testbed-up` "
+                "unpacks it into the build cache, and tools/install-system-packages installs its libraries (bindep.txt)"
+                % SYSTEM_PYTHON)
 
 
 def ssh_key():
@@ -66,8 +73,9 @@ import sys
 
 logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
 args = json.load(open(sys.argv[1]))
+sys.path.insert(0, args["cloudinit_path"])
 try:
-    import cloudinit  # noqa: F401
+    import cloudinit
 except ImportError as exc:
     print(json.dumps({"missing": str(exc)}))
     sys.exit(0)
@@ -144,7 +152,7 @@ def netplan_written(config, target):
     return util.load_yaml(util.load_file(os.path.join(target, renderer.netplan_path)))
 
 
-result = {"version": version.version_string()}
+result = {"version": version.version_string(), "module": cloudinit.__file__}
 vmware = DataSourceVMware.DataSourceVMware({}, None, paths(args["vmware_root"]))
 result["vmware"] = datasource(vmware)
 result["vmware"]["access"] = vmware.data_access_method
@@ -179,9 +187,20 @@ def extract_iso(data, seed_dir):
 
 
 @pytest.fixture(scope="module")
-def roundtrip(tmp_path_factory):
+def cloudinit_path(request):
+    """The testbed's unpacked cloud-init: from the environment (env.sh sourced), else ``testbed up``."""
+    path = os.environ.get("GHOST_CLOUDINIT_PYTHONPATH") or request.getfixturevalue("testbed").get("GHOST_CLOUDINIT_PYTHONPATH")
+    if not path:
+        pytest.fail("GHOST_CLOUDINIT_PYTHONPATH is not set and the testbed's env.sh has none: run `make testbed-up`")
+    if not os.path.isdir(os.path.join(path, "cloudinit")):
+        pytest.fail(INSTALL_HINT % path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def roundtrip(tmp_path_factory, cloudinit_path):
     if not os.path.exists(SYSTEM_PYTHON):
-        pytest.fail(INSTALL_HINT)
+        pytest.fail(INSTALL_HINT % cloudinit_path)
     tmp = tmp_path_factory.mktemp("cloudinit")
     esxi = render.render_documents(CLOUD_INIT, backend="esxi")
     libvirt = render.render_documents(CLOUD_INIT, backend="libvirt")
@@ -196,6 +215,7 @@ def roundtrip(tmp_path_factory):
     static_no_route = json.loads(json.dumps(esxi.network_config_dict))
     del static_no_route["ethernets"]["primary"]["routes"]
     args = {
+        "cloudinit_path": cloudinit_path,
         "vmware_root": str(tmp / "vmware"),
         "nocloud_root": str(tmp / "nocloud"),
         "netplan_root": str(tmp / "netplan"),
@@ -215,9 +235,15 @@ def roundtrip(tmp_path_factory):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
     if "missing" in result:
-        pytest.fail("%s (%s)" % (INSTALL_HINT, result["missing"]))
+        pytest.fail("%s (%s)" % (INSTALL_HINT % cloudinit_path, result["missing"]))
     return {"esxi": esxi, "libvirt": libvirt, "keys": keys, "names": names, "result": result,
-            "env": env}
+            "env": env, "cloudinit_path": cloudinit_path}
+
+
+def test_cloudinit_is_the_unpacked_copy(roundtrip):
+    """The parsers are the testbed's unpacked package, not an installed cloud-init."""
+    module = roundtrip["result"]["module"]
+    assert module == os.path.join(roundtrip["cloudinit_path"], "cloudinit", "__init__.py"), module
 
 
 def test_env_names_are_the_datasource_names(roundtrip):

@@ -75,6 +75,36 @@ def _lines(path):
     return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
+def _ignored(lines, fatal):
+    for line in lines[fatal + 1:]:
+        if line.startswith(("TASK [", "PLAY RECAP", "fatal:", "failed:")):
+            return False
+        if line.strip() == "...ignoring":
+            return True
+    return False
+
+
+def _failure_excerpt(output, context=150):
+    """The failed task (the first fatal that was not ignored), then the run's tail.
+
+    The tail alone shows the cleanup in `always:`, not why the target failed."""
+    lines = output.splitlines()
+    task = failed = None
+    for i, line in enumerate(lines):
+        if line.startswith("TASK ["):
+            task = i
+        elif line.startswith(("fatal:", "failed:")):
+            if failed is None and not _ignored(lines, i):
+                failed = (task if task is not None else i, i)
+    parts = []
+    if failed is not None:
+        start, fatal = failed
+        parts.append("\n".join(lines[start:fatal + context]))
+        parts.append("[...]")
+    parts.append("\n".join(lines[-40:]))
+    return "\n".join(parts)
+
+
 @pytest.mark.parametrize("target", _targets())
 def test_target(target, request, tmp_path):
     aliases = _lines(TARGETS / target / "aliases")
@@ -106,8 +136,7 @@ def test_target(target, request, tmp_path):
     ]
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=1800, check=False)
-    tail = "\n".join(proc.stdout.splitlines()[-80:])
-    assert proc.returncode == 0, "target %s failed:\n%s" % (target, tail)
+    assert proc.returncode == 0, "target %s failed:\n%s" % (target, _failure_excerpt(proc.stdout))
 
     scan = Scanner(Secrets.from_testbed(env).add("the target's secrets file", *secrets_file(TARGETS / target / "secrets")))
     scan.text("its -vvv output", proc.stdout)

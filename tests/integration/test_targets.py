@@ -93,9 +93,8 @@ def _failure_excerpt(output, context=150):
     for i, line in enumerate(lines):
         if line.startswith("TASK ["):
             task = i
-        elif line.startswith(("fatal:", "failed:")):
-            if failed is None and not _ignored(lines, i):
-                failed = (task if task is not None else i, i)
+        elif line.startswith(("fatal:", "failed:")) and failed is None and not _ignored(lines, i):
+            failed = (task if task is not None else i, i)
     parts = []
     if failed is not None:
         start, fatal = failed

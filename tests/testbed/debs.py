@@ -22,6 +22,7 @@ __metaclass__ = type
 
 import fcntl
 import os
+import pwd
 import re
 import shlex
 import shutil
@@ -40,7 +41,13 @@ CLOUDINIT_DIR = 'usr/lib/python3/dist-packages'
 # What the tests import from cloud-init (tests/integration/cloud_init, the esxi_vm target's helper).
 CLOUDINIT_MODULES = ('cloudinit.sources.DataSourceVMware', 'cloudinit.sources.DataSourceNoCloud', 'cloudinit.config.schema',
                      'cloudinit.net.netplan', 'cloudinit.net.network_state', 'cloudinit.version')
-PACKAGES = ('openssh-server', 'cloud-init')
+# openssh-sftp-server: the sftp-server an unpacked sshd runs for Ansible's file transfers.
+PACKAGES = ('openssh-server', 'openssh-sftp-server', 'cloud-init')
+SFTP_SERVER = 'usr/lib/openssh/sftp-server'
+# sshd started as root drops privileges to this user; openssh-server's postinst creates it,
+# `dpkg -x` does not ("Privilege separation user sshd does not exist").
+PRIVSEP_USER = 'sshd'
+PRIVSEP_MARK = '.privsep-user-created'
 APT_LISTS = '/var/lib/apt/lists'
 CANDIDATE = re.compile(r'^\s*Candidate:\s*(\S+)', re.M)
 
@@ -52,6 +59,7 @@ class Debs:
         self.dir = os.path.join(cache, 'debs')
         self.sshd = os.path.join(self.root('openssh-server'), SSHD)
         self.cloudinit_path = os.path.join(self.root('cloud-init'), CLOUDINIT_DIR)
+        self.sftp_server = os.path.join(self.root('openssh-sftp-server'), SFTP_SERVER)
 
     def root(self, package):
         return os.path.join(self.dir, package)
@@ -86,6 +94,7 @@ class Debs:
                     with open(os.path.join(self.dir, '.apt-lists'), 'w') as f:
                         f.write(lists + '\n')
         self.sshd = self.sshd_command()
+        self.ensure_privsep_user(progress)
         ssh_version = self.check_sshd()
         cloudinit_version = self.check_cloudinit()
         progress.say('debs: %s and cloud-init %s run from %s (packages %s; %.1fs)'
@@ -146,6 +155,36 @@ class Debs:
                 f.write(version + '\n')
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def ensure_privsep_user(self, progress):
+        """Create sshd's privilege separation user when running as root and it is missing (a
+        system user without home or shell, as the package's postinst makes it); recorded, so
+        ``remove_privsep_user()`` (``down --purge``, ``make clean-all``) deletes only what it made."""
+        if os.geteuid() != 0:
+            return
+        try:
+            pwd.getpwnam(PRIVSEP_USER)
+            return
+        except KeyError:
+            pass
+        result = subprocess.run(['useradd', '--system', '--no-create-home', '--home-dir', '/run/sshd',
+                                 '--shell', '/usr/sbin/nologin', '--comment', 'sshd privilege separation (ghost.infra testbed)',
+                                 PRIVSEP_USER], capture_output=True, text=True, timeout=60, check=False)
+        if result.returncode != 0:
+            raise TestbedError('useradd %s: %s' % (PRIVSEP_USER, result.stderr.strip()[-500:]), component='debs')
+        with open(os.path.join(self.dir, PRIVSEP_MARK), 'w') as f:
+            f.write(PRIVSEP_USER + '\n')
+        progress.say('debs: created the system user %s (sshd\'s privilege separation user; make clean-all removes it)'
+                     % PRIVSEP_USER)
+
+    def remove_privsep_user(self):
+        """Delete the user ensure_privsep_user() created; True when it did."""
+        mark = os.path.join(self.dir, PRIVSEP_MARK)
+        if not os.path.exists(mark):
+            return False
+        subprocess.run(['userdel', PRIVSEP_USER], capture_output=True, timeout=60, check=False)
+        os.unlink(mark)
+        return True
 
     def sshd_command(self):
         """The path tests run as sshd: the binary, or a wrapper naming its unpacked helpers."""

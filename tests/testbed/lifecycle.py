@@ -311,7 +311,8 @@ class Testbed:
             ('GHOST_VCLUSTER_API', self.kube.server(virtual=True)),
             ('GHOST_CACHE', self.cache),
             # Unpacked from Debian packages into the cache, never installed (debs.py).
-            ('GHOST_SSHD', self.debs.sshd), ('GHOST_CLOUDINIT_PYTHONPATH', self.debs.cloudinit_path),
+            ('GHOST_SSHD', self.debs.sshd), ('GHOST_SFTP_SERVER', self.debs.sftp_server),
+            ('GHOST_CLOUDINIT_PYTHONPATH', self.debs.cloudinit_path),
             ('GHOST_VCLUSTER_CHART_DIR', self.chart_dir), ('GHOST_VCLUSTER_VALUES', values),
         ]
         env += [('GHOST_VERSION_' + k.upper().replace('_VERSION', ''), v) for k, v in sorted(versions.items()) if k.endswith('_VERSION')]
@@ -383,3 +384,5 @@ class Testbed:
                 print('removed the testbed\'s lines from %s' % libvirt_host.QEMU_CONF)
             shutil.rmtree(self.state, ignore_errors=True)
             print('removed %s' % self.state)
+            if self.debs.remove_privsep_user():
+                print('removed the system user %s the testbed created for sshd' % debs.PRIVSEP_USER)

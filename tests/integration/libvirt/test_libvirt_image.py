@@ -416,10 +416,15 @@ def test_bad_input_is_named(pool, run, tmp_path):
 # -- a managed node that is not the controller ----------------------------------------------
 
 @pytest.fixture
-def sshd(tmp_path):
+def sshd(testbed, tmp_path):
     """An OpenSSH server on 127.0.0.1 (a throw-away host key, one authorized key), so Ansible
     reaches this machine as a remote managed node: the image is copied over SFTP/SCP into the
-    node's temporary folder before the module uploads it. Stopped by its pid afterwards."""
+    node's temporary folder before the module uploads it. Stopped by its pid afterwards.
+    The testbed's sshd and sftp-server, unpacked into its cache: no system sshd is needed."""
+    binary, sftp_server = testbed.get("GHOST_SSHD"), testbed.get("GHOST_SFTP_SERVER")
+    for what, path in (("sshd", binary), ("sftp-server", sftp_server)):
+        if not path or not os.path.exists(path):
+            pytest.fail("the testbed's %s is missing (%r, see tests/testbed/debs.py)" % (what, path))
     folder = tmp_path / "sshd"
     folder.mkdir()
     for key in ("host_key", "client_key"):
@@ -434,9 +439,9 @@ def sshd(tmp_path):
         "ListenAddress 127.0.0.1", "Port %d" % port, "HostKey %s" % (folder / "host_key"),
         "AuthorizedKeysFile %s" % (folder / "authorized_keys"), "PermitRootLogin prohibit-password",
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
-        "PidFile %s" % (folder / "sshd.pid"), "Subsystem sftp /usr/lib/openssh/sftp-server", ""]))
+        "PidFile %s" % (folder / "sshd.pid"), "Subsystem sftp %s" % sftp_server, ""]))
     with open(str(folder / "sshd.log"), "wb") as log:
-        proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([binary, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                                 stderr=log)
     try:
         deadline = time.monotonic() + 20

@@ -32,8 +32,6 @@ import time
 
 import pytest
 
-# The testbed exports GHOST_SSHD (an sshd unpacked into its cache, not a system service).
-SSHD = os.environ.get("GHOST_SSHD") or shutil.which("sshd") or "/usr/sbin/sshd"
 PASSWORD = "fallback-test-password-0a9e"
 
 # A stand-in for ESXi's vim-cmd: state in a JSON file, output in ESXi's formats.
@@ -305,11 +303,16 @@ def keygen(path, kind="ed25519"):
 
 
 @pytest.fixture
-def esxi_over_ssh(tmp_path):
+def esxi_over_ssh(testbed, tmp_path):
     """An sshd on a high 127.0.0.1 port whose sessions find the test vim-cmd, esxcli and
     localcli on PATH."""
-    if not os.path.exists(SSHD) or not shutil.which("ssh"):
-        pytest.fail("the SSH fallback test needs OpenSSH (apt-get install openssh-server openssh-client)")
+    # The testbed's sshd, unpacked into its cache (never a system sshd: a machine without
+    # openssh-server installed must run this test too).
+    sshd = testbed.get("GHOST_SSHD")
+    if not sshd or not os.path.exists(sshd):
+        pytest.fail("the SSH fallback test needs the testbed's sshd (GHOST_SSHD: %r, see tests/testbed/debs.py)" % sshd)
+    if not shutil.which("ssh"):
+        pytest.fail("the SSH fallback test needs the ssh client (bindep.txt: openssh-client)")
     user = getpass.getuser()
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
@@ -354,7 +357,7 @@ def esxi_over_ssh(tmp_path):
         "",
     ]))
     with open(str(tmp_path / "sshd.log"), "w") as log:
-        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
         while True:

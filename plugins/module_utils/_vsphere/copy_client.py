@@ -19,6 +19,7 @@ __metaclass__ = type
 from ansible_collections.ghost.infra.plugins.module_utils._common.errors import GhostError
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere import copy_spec, records
 from ansible_collections.ghost.infra.plugins.module_utils._vsphere.client import PYVMOMI, VsphereClient
+from ansible_collections.ghost.infra.plugins.module_utils._vsphere.soapxml import as_list
 
 # Properties of the source read (as pyVmomi objects: their devices go into the new VM's spec).
 SOURCE_PROPERTIES = ("config",)
@@ -126,6 +127,29 @@ class VmClient(VsphereClient):
         mgr = getattr(self.content, manager)
         return self._wait_task(self._call(what, start, mgr), what)
 
+    def _make_directory(self, step, plan, dc):
+        self._call(step, self.content.fileManager.MakeDirectory, name=plan["directory"], datacenter=dc,
+                   createParentDirectories=False)
+
+    def _remove_leftover(self, step, plan, dc, datastore):
+        """Delete the VM folder of ``plan`` when no VM is registered there and it holds only the
+        disks an interrupted create copies (copy_spec.leftover_files); else refuse, naming what
+        is in it. One datastore search; only on this rare path."""
+        vm = self._call(step, self.content.searchIndex.FindByDatastorePath, datacenter=dc, path=plan["vmx_path"])
+        if vm is not None:
+            raise GhostError("%s: a VM is registered there (%s)" % (step, plan["vmx_path"]))
+        browser = self._call(step, lambda: self._ref("Datastore", datastore).browser)
+        spec = PYVMOMI.require().vim.host.DatastoreBrowser.SearchSpec(matchPattern=["*"])
+        found = self._wait_task(self._call(step, browser.SearchDatastore_Task, datastorePath=plan["directory"],
+                                           searchSpec=spec), step) or {}
+        files = [f.get("path") for f in as_list(found.get("file")) if isinstance(f, dict)]
+        foreign = copy_spec.foreign_files(plan, files)
+        if foreign:
+            raise GhostError("%s: it holds files this module did not leave there (%s); remove the folder "
+                             "or choose another name" % (step, ", ".join(foreign)))
+        self._file_task(step, lambda m: m.DeleteDatastoreFile_Task(name=plan["directory"], datacenter=dc),
+                        manager="fileManager")
+
     def create_by_copy(self, request, plan):
         """Make VM ``request["name"]`` from ``request["template"]`` by copying its disks (copy_spec.copy_plan
         ``plan``). Returns the new VM's moid. On failure, removes what it made and raises a
@@ -136,8 +160,17 @@ class VmClient(VsphereClient):
         made = []
         step = "make the folder %s" % plan["directory"]
         try:
-            self._call(step, self.content.fileManager.MakeDirectory, name=plan["directory"], datacenter=dc,
-                       createParentDirectories=False)
+            try:
+                self._make_directory(step, plan, dc)
+            except GhostError as exc:
+                if "FileAlreadyExists" not in str(exc):
+                    raise
+                # No VM has this name (the runner looked), yet its folder is there: what a run
+                # killed between these steps leaves. Removed when it holds nothing else.
+                step = "remove the folder %s an interrupted create left" % plan["directory"]
+                self._remove_leftover(step, plan, dc, request["datastore"])
+                step = "make the folder %s" % plan["directory"]
+                self._make_directory(step, plan, dc)
             made.append(("directory", plan["directory"]))
             for disk in plan["disks"]:
                 step = "copy disk %s to %s" % (disk["source"], disk["dest"])

@@ -55,6 +55,25 @@ def disk_file_name(vm_name, index):
     return "%s.vmdk" % vm_name if index == 0 else "%s_%d.vmdk" % (vm_name, index)
 
 
+def leftover_files(plan):
+    """The file names an interrupted create_by_copy() of ``plan`` can leave in its folder: each
+    disk's descriptor and extent (``web1.vmdk``, ``web1-flat.vmdk``). No .vmx: the VM's files
+    appear only with CreateVM_Task, which registers the VM (found by its name on a re-run)."""
+    names = set()
+    for disk in plan["disks"]:
+        base = disk["dest"].rsplit("/", 1)[-1]
+        names.add(base)
+        names.add(base[:-len(".vmdk")] + "-flat.vmdk")
+    return names
+
+
+def foreign_files(plan, files):
+    """Those of ``files`` (names in the VM's folder) that an interrupted create of ``plan`` did not
+    leave: a folder holding any of them is not ours to remove."""
+    ours = leftover_files(plan)
+    return sorted(f for f in files if f not in ours)
+
+
 def refusals(template, *, linked_clone):
     """Why the source cannot be copied on a standalone host (checked before anything is made)."""
     if linked_clone:

@@ -165,6 +165,21 @@ class Vcsim:
         finally:
             Disconnect(si)
 
+    def datastore_dir(self, name="LocalDS_0"):
+        """The folder on this machine that holds datastore ``name`` (its summary.url)."""
+        from pyVim.connect import Disconnect, SmartConnect  # pylint: disable=import-outside-toplevel
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+
+        si = SmartConnect(host="127.0.0.1", port=self.port, user=self.USER, pwd=self.password, sslContext=_insecure())
+        try:
+            content = si.RetrieveContent()
+            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.Datastore], True)
+            urls = {ds.name: ds.summary.url for ds in view.view}
+            view.Destroy()
+            return urls[name]
+        finally:
+            Disconnect(si)
+
 
 def _insecure():
     import ssl  # pylint: disable=import-outside-toplevel

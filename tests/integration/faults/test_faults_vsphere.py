@@ -6,7 +6,8 @@
 the first time, then a re-run that converges with exactly one VM and one datastore folder.
 
 - a standalone host's CreateVM_Task fails as a task after the folder and disk copy were made;
-- ansible-playbook SIGKILLed while a standalone create is between its steps;
+- ansible-playbook SIGKILLed while a standalone create is between its steps, and the folder
+  such a run leaves (taken over when it holds only the copied disks, refused otherwise);
 - the connection drops right after a vCenter's CloneVM_Task was sent (the clone happens);
 - every SOAP call slowed down so much that waiting for the guest's IP runs out of time.
 """
@@ -15,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import time
 
 import pytest
@@ -93,12 +95,46 @@ def test_playbook_killed_during_standalone_create(esx, tmp_path):
     time.sleep(1)
     out = play.kill()
     assert play.proc.returncode == -9, out[-2000:]
+    # A CreateVM_Task the killed run had sent still completes on the host (here after the
+    # simulator's 3 s delay): the re-run, a few seconds later, finds that VM and adopts it, or
+    # (killed before the call) the folder with the copied disks and makes the VM again.
+    time.sleep(5)
     scan = scanner(esx)
     scan.text("the killed run", out)
     for text in converges(tmp_path, esx, name).outputs:
         scan.text("esxi_vm -vvv", text)
     only_one(esx, name)
     scan.assert_clean("esxi_vm after a SIGKILL")
+
+
+def test_folder_left_by_an_interrupted_create_is_made_again(esx, tmp_path):
+    """What a run killed after its first steps leaves, whatever the moment of the kill: the VM's
+    folder with a disk copy cut short and no VM. The next run removes it and creates the VM."""
+    name = "fault-leftover"
+    folder = os.path.join(esx.datastore_dir(), name)
+    os.makedirs(folder)
+    with open(os.path.join(folder, name + ".vmdk"), "w") as handle:
+        handle.write("# Disk DescriptorFile (cut short)\n")
+    converges(tmp_path, esx, name)
+    only_one(esx, name)
+
+
+def test_folder_holding_other_files_is_refused(esx, tmp_path):
+    """A folder named after the VM that holds a .vmx (an unregistered VM's files) is not a
+    leftover of ours: the create fails naming it and leaves it as it was."""
+    name = "fault-foreign"
+    folder = os.path.join(esx.datastore_dir(), name)
+    os.makedirs(folder)
+    vmx = os.path.join(folder, name + ".vmx")
+    with open(vmx, "w") as handle:
+        handle.write('displayName = "%s"\n' % name)
+    play = Playbook(tmp_path, create_task(name), env=esx.env())
+    _seconds, first, out = play.run()
+    assert first is not None and first.get("failed"), out[-3000:]
+    assert not no_traceback(first, out), no_traceback(first, out)
+    assert "%s.vmx" % name in first["msg"] and "choose another name" in first["msg"], first["msg"]
+    assert os.listdir(folder) == [name + ".vmx"]
+    assert name not in esx.inventory()["vms"]
 
 
 def test_connection_dropped_after_clone_sent(vcenter, tmp_path):

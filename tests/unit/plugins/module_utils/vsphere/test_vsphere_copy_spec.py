@@ -98,3 +98,16 @@ def test_default_devices_and_keys():
     assert "ParaVirtualSCSIController" not in copy_spec.DEFAULT_DEVICE_TYPES
     assert len({copy_spec.new_key(i) for i in range(10)}) == 10
     assert all(copy_spec.new_key(i) < 0 for i in range(10))
+
+
+def test_leftover_of_an_interrupted_copy_is_its_disks_only():
+    plan = copy_spec.copy_plan(request(), TEMPLATE, datastore_name="ds2")
+    assert copy_spec.leftover_files(plan) == {"web1.vmdk", "web1-flat.vmdk", "web1_1.vmdk", "web1_1-flat.vmdk"}
+    assert copy_spec.foreign_files(plan, []) == []
+    assert copy_spec.foreign_files(plan, ["web1.vmdk", "web1-flat.vmdk"]) == []
+
+
+def test_a_vmx_or_any_other_file_is_foreign():
+    plan = copy_spec.copy_plan(request(), TEMPLATE, datastore_name="ds2")
+    assert copy_spec.foreign_files(plan, ["web1.vmdk", "web1.vmx", "vmware.log", "web1_2.vmdk"]) == [
+        "vmware.log", "web1.vmx", "web1_2.vmdk"]

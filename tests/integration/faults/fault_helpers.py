@@ -30,6 +30,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -187,6 +188,18 @@ def _insecure():
     return ssl._create_unverified_context()  # the simulator's self-signed certificate, 127.0.0.1
 
 
+def _send_all(sock, data):
+    """sendall() for a non-blocking SSL socket."""
+    import ssl  # pylint: disable=import-outside-toplevel
+
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view):]
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            select.select([], [sock], [], 1.0)
+
+
 class DropProxy:
     """A proxy to the simulator at 127.0.0.1:``port`` that ends TLS (a self-signed certificate)
     and speaks TLS on, so it sees each SOAP request. ``drop_on(text)`` arms it: the first request
@@ -244,24 +257,41 @@ class DropProxy:
         except OSError:
             raw.close()
             return
-        threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-        self._pump(client, upstream, True)
+        self._relay(client, upstream)
 
-    def _pump(self, source, dest, from_client):
+    def _relay(self, client, upstream):
+        """Both directions in this one thread, on non-blocking sockets. An SSL socket must never
+        be read in one thread while another writes it (OpenSSL's connection objects are not
+        thread-safe: with a thread per direction the proxy now and then stopped answering and
+        the module's connect ran into its timeout before any fault), and a blocking read would
+        wait for application data after a TLS record that carries none (a session ticket)."""
+        import ssl  # pylint: disable=import-outside-toplevel
+
+        peers = {client: upstream, upstream: client}
         try:
+            for sock in peers:
+                sock.setblocking(False)
             while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                dest.sendall(data)
-                if from_client and self._hit(data):
-                    # The request reached the simulator; its answer never reaches the client.
-                    time.sleep(0.5)
-                    break
+                # Decrypted bytes already buffered in the SSL object do not make the fd readable.
+                ready = [sock for sock in peers if sock.pending()]
+                if not ready:
+                    ready, _w, _x = select.select(list(peers), [], [], 1.0)
+                for source in ready:
+                    try:
+                        data = source.recv(65536)
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                        continue  # a TLS record without application data
+                    if not data:
+                        return
+                    _send_all(peers[source], data)
+                    if source is client and self._hit(data):
+                        # The request reached the simulator; its answer never reaches the client.
+                        time.sleep(0.5)
+                        return
         except OSError:
             pass
         finally:
-            for sock in (source, dest):
+            for sock in (client, upstream):
                 try:
                     sock.close()
                 except OSError:

@@ -23,8 +23,9 @@ from ansible_collections.ghost.infra.plugins.module_utils._common.imports import
 
 LIBVIRT = optional_import("libvirt", "libvirt-python")
 
-# errno values of a daemon that is (re)starting: its socket is missing or refuses.
-_DAEMON_DOWN = (errno.ENOENT, errno.ECONNREFUSED)
+# errno values of a daemon that is (re)starting: its socket is missing or refuses, or a
+# daemon still initialising (just restarted after a SIGKILL) resets the new connection.
+_DAEMON_DOWN = (errno.ENOENT, errno.ECONNREFUSED, errno.ECONNRESET)
 # errno values of a connection that broke under us.
 _CONNECTION_LOST = (errno.EPIPE, errno.ECONNRESET, errno.ENOENT, errno.ECONNREFUSED)
 VIR_ERR_SYSTEM_ERROR = 38
@@ -135,7 +136,14 @@ class LibvirtConnection:
             except libvirt.libvirtError as exc:
                 if attempt == 1 and self._lost(exc):
                     self.close()
-                    self.open()
+                    try:
+                        self.open()
+                    except GhostError as reopen:
+                        # Say what the lost call was about, not only that the reopen failed.
+                        raise ConnectionLost(describe(
+                            "the connection to libvirtd was lost (%s) and could not be opened again "
+                            "within %ss (%s); run the task again once libvirtd answers"
+                            % (error_message(exc), self.connect_timeout, reopen)))
                     self.reconnects += 1
                     if read_only:
                         continue

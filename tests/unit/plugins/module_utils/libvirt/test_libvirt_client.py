@@ -276,3 +276,29 @@ def test_start_and_resume_accept_a_domain_another_run_started(storage):
     client.start("vm1")  # libvirt: "domain is already running", and it is
     client.resume("vm1")  # seen paused while it was starting: it runs now
     assert storage.changes == [("resume", "vm1"), ("start", "vm1"), ("start", "vm1"), ("resume", "vm1")]
+
+
+def test_a_reset_while_the_daemon_starts_is_waited_out(server, monkeypatch):
+    resets = [2]
+    opened = server.module().open
+
+    def flaky(uri):
+        if resets[0]:
+            resets[0] -= 1
+            server.opens += 1
+            raise LibvirtError("Cannot recv data: Connection reset by peer", 38, errno.ECONNRESET)
+        return opened(uri)
+    monkeypatch.setattr(connection.LIBVIRT.module, "open", flaky)
+    client = make().open()
+    assert server.opens == 3 and client.domain_exists("vm1")
+
+
+def test_a_lost_change_whose_reopen_fails_names_what_it_was_doing(server):
+    client = make(connect_timeout=5).open()
+    server.generation += 1
+    server.down_for = 1000  # libvirtd does not come back within connect_timeout
+    with pytest.raises(connection.ConnectionLost) as err:
+        client.start("vm1")
+    message = str(err.value)
+    assert "vm1" in message and "could not be opened again within 5" in message, message
+    assert "Failed to connect socket" in message

@@ -200,8 +200,10 @@ def test_a_folder_that_exists_is_neither_used_nor_removed(esxi):
         with pytest.raises(GhostError) as err:
             runner.ensure_vm(client, task(name, datastore=ds_name))
         message = str(err.value)
-        assert "step 'make the folder [%s] %s'" % (ds_name, name) in message
-        assert "FileAlreadyExists" in message and "nothing had been made" in message
+        # Not what an interrupted create leaves (only the copied disks): refused, named, kept.
+        assert "step 'remove the folder [%s] %s an interrupted create left'" % (ds_name, name) in message
+        assert "it holds files this module did not leave there (keep.txt)" in message
+        assert "choose another name" in message and "nothing had been made" in message
         assert read(os.path.join(folder, "keep.txt")) == b"not ours"
         assert runner.vm_info(client, {"name": name, "folder": None})["vms"] == []
     finally:

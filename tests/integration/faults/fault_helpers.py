@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 import re
@@ -147,39 +148,42 @@ class Vcsim:
                                     timeout=10) as resp:
             return json.loads(resp.read())["faults"]
 
+    @contextlib.contextmanager
+    def _content(self):
+        """The service content of a pyVmomi session to this simulator (logged out after)."""
+        from pyVim.connect import Disconnect, SmartConnect  # pylint: disable=import-outside-toplevel
+
+        si = SmartConnect(host="127.0.0.1", port=self.port, user=self.USER, pwd=self.password, sslContext=_insecure())
+        try:
+            yield si.RetrieveContent()
+        finally:
+            Disconnect(si)
+
+    @staticmethod
+    def _all(content, kind):
+        view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
+        try:
+            return list(view.view)
+        finally:
+            view.Destroy()
+
     def inventory(self):
         """{"vms": [names], "folders": {datastore name: [top-level entries]}} through the API,
         datastore folders from the datastore's folder on this machine (summary.url)."""
-        from pyVim.connect import Disconnect, SmartConnect  # pylint: disable=import-outside-toplevel
         from pyVmomi import vim  # pylint: disable=import-outside-toplevel
 
-        si = SmartConnect(host="127.0.0.1", port=self.port, user=self.USER, pwd=self.password, sslContext=_insecure())
-        try:
-            content = si.RetrieveContent()
-            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-            vms = sorted(vm.name for vm in view.view)
-            view.Destroy()
-            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.Datastore], True)
-            folders = {ds.name: sorted(os.listdir(ds.summary.url)) for ds in view.view if os.path.isdir(ds.summary.url)}
-            view.Destroy()
-            return {"vms": vms, "folders": folders}
-        finally:
-            Disconnect(si)
+        with self._content() as content:
+            vms = sorted(vm.name for vm in self._all(content, vim.VirtualMachine))
+            folders = {ds.name: sorted(os.listdir(ds.summary.url)) for ds in self._all(content, vim.Datastore)
+                       if os.path.isdir(ds.summary.url)}
+        return {"vms": vms, "folders": folders}
 
     def datastore_dir(self, name="LocalDS_0"):
         """The folder on this machine that holds datastore ``name`` (its summary.url)."""
-        from pyVim.connect import Disconnect, SmartConnect  # pylint: disable=import-outside-toplevel
         from pyVmomi import vim  # pylint: disable=import-outside-toplevel
 
-        si = SmartConnect(host="127.0.0.1", port=self.port, user=self.USER, pwd=self.password, sslContext=_insecure())
-        try:
-            content = si.RetrieveContent()
-            view = content.viewManager.CreateContainerView(content.rootFolder, [vim.Datastore], True)
-            urls = {ds.name: ds.summary.url for ds in view.view}
-            view.Destroy()
-            return urls[name]
-        finally:
-            Disconnect(si)
+        with self._content() as content:
+            return {ds.name: ds.summary.url for ds in self._all(content, vim.Datastore)}[name]
 
 
 def _insecure():

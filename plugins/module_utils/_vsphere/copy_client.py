@@ -98,6 +98,10 @@ class VmClient(VsphereClient):
             extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in sorted(plan["extra_config"].items())],
             deviceChange=self._device_changes(config, plan, request))
 
+    def _vm_at(self, what, datacenter, vmx_path):
+        """The VM registered with the .vmx file ``vmx_path``, or None."""
+        return self._call(what, self.content.searchIndex.FindByDatastorePath, datacenter=datacenter, path=vmx_path)
+
     def _undo(self, made, datacenter, vmx_path):
         """Remove what create_by_copy made: the VM if CreateVM_Task registered it before failing
         (found by its .vmx path), then the folder (folder deletes are recursive, so the copied
@@ -106,8 +110,7 @@ class VmClient(VsphereClient):
             return []
         left = []
         try:
-            vm = self._call("find the half-made VM", self.content.searchIndex.FindByDatastorePath,
-                            datacenter=datacenter, path=vmx_path)
+            vm = self._vm_at("find the half-made VM", datacenter, vmx_path)
             if vm is not None:
                 self.destroy(vm._moId, vmx_path)
         except GhostError:
@@ -135,8 +138,7 @@ class VmClient(VsphereClient):
         """Delete the VM folder of ``plan`` when no VM is registered there and it holds only the
         disks an interrupted create copies (copy_spec.leftover_files); else refuse, naming what
         is in it. One datastore search; only on this rare path."""
-        vm = self._call(step, self.content.searchIndex.FindByDatastorePath, datacenter=dc, path=plan["vmx_path"])
-        if vm is not None:
+        if self._vm_at(step, dc, plan["vmx_path"]) is not None:
             raise GhostError("%s: a VM is registered there (%s)" % (step, plan["vmx_path"]))
         browser = self._call(step, lambda: self._ref("Datastore", datastore).browser)
         spec = PYVMOMI.require().vim.host.DatastoreBrowser.SearchSpec(matchPattern=["*"])

@@ -2,7 +2,7 @@
 # Copyright: ghost.infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Command line of the testbed: ``python -m testbed up | status | env-file | down [--purge]`` from tests/.
+"""Command line of the testbed: ``python -m testbed up | build | status | env-file | down [--purge]`` from tests/.
 
 Exit codes: 0 done, 1 a component failed (the reason and its log's last lines on stderr),
 3 ``status`` found a component not running.
@@ -25,6 +25,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m testbed', description='ghost.infra local testbed')
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('up', help='build what is missing, start what is not running, wait until healthy')
+    sub.add_parser('build', help='build the Go daemons and the real guests\' image, start nothing')
     sub.add_parser('status', help='one line per component')
     sub.add_parser('env-file', help='print the path of env.sh (written by up)')
     down = sub.add_parser('down', help='stop everything this testbed started')
@@ -48,6 +49,8 @@ def run(tb, args):
     try:
         if args.command == 'up':
             tb.up()
+        elif args.command == 'build':
+            tb.build()
         elif args.command == 'status':
             return 0 if tb.status() else 3
         elif args.command == 'env-file':

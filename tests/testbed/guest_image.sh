@@ -12,8 +12,9 @@
 #   debian-bookworm-cloud.vmlinuz debian-bookworm-cloud.initrd   for direct kernel boot
 #   debian-bookworm-cloud.stamp   recipe version; the build is skipped when it matches
 #
-# Boot with kernel + initrd and `root=/dev/vda rw console=ttyS0`. Needs root (the root file
-# system keeps its owners), mmdebstrap, e2fsprogs (mke2fs -d) and qemu-utils. Takes 1 to 5 minutes.
+# Boot with kernel + initrd and `root=/dev/vda rw console=ttyS0 quiet ipv6.disable=1` (why:
+# docs/libvirt.md). Needs root (the root file system keeps its owners), mmdebstrap, e2fsprogs
+# (mke2fs -d) and qemu-utils. Takes 1 to 5 minutes.
 # Prints the three paths as KEY=value lines (GUEST_IMAGE, GUEST_KERNEL, GUEST_INITRD).
 # Set GHOST_DEBIAN_MIRROR to use another mirror than deb.debian.org.
 set -euo pipefail

@@ -27,7 +27,11 @@ GUEST_IMAGE_SH = os.path.join(COLLECTION, "tests", "testbed", "guest_image.sh")
 BOOT_TIMEOUT = 900  # TCG on a loaded machine: cloud-init can take minutes
 # cloud-init's last line on the console, with the guest's uptime when it was done.
 FINAL = re.compile(r"Cloud-init v\. \S+ finished at .*\.\s+Up ([0-9.]+) seconds")
-CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0"
+# ``quiet``: the kernel's and systemd's messages on the serial console cost seconds under TCG.
+# ``ipv6.disable=1``: the test networks are IPv4 only; with IPv6 on, systemd-networkd keeps a
+# link with a static IPv4 address "configuring" until its router solicitations time out (3 x 4 s),
+# and network-online.target (so cloud-init's network stage) waits for it.
+CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet ipv6.disable=1"
 
 
 def ed25519_public_key(comment):

@@ -35,7 +35,7 @@ import time
 
 import pytest
 
-from real_guest import BOOT_TIMEOUT, FINAL, build_image, ed25519_public_key, read_console
+from real_guest import BOOT_TIMEOUT, CMDLINE, FINAL, build_image, ed25519_public_key, read_console
 
 RESULT = re.compile(r"GHOST-RESULT hostname=(\S*) key=(\S*) marker=(\S*) uptime=(\S*)")
 LINKS = re.compile(r"GHOST-LINK (.*)")
@@ -101,7 +101,7 @@ def guest_args(testbed, image, network, *, name, address, cmdline, console):
         "base_image": image["GUEST_IMAGE"],
         "kernel": image["GUEST_KERNEL"],
         "initrd": image["GUEST_INITRD"],
-        "cmdline": "root=/dev/vda rw console=ttyS0 net.ifnames=0" + cmdline,
+        "cmdline": CMDLINE + cmdline,
         "console_log": console,
         "interfaces": [{"network": network}],
         "cloud_init": {

@@ -53,13 +53,17 @@ import libvirt
 
 from _report import Report, Target, add_arguments, rounds
 
+# The kernel command line the real-guest tests boot with (why: its comment) and cloud-init's
+# final console line: one definition, shared with the tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration", "libvirt"))
+from real_guest import CMDLINE, FINAL  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 # Not "bench-*": benchmarks/libvirt_domains.py removes every domain of that prefix.
 NAME = "ghost-bootbench"
 NETWORK = "ghost-bootbench-net"
-FINAL = re.compile(r"Cloud-init v\. \S+ finished at .*\.\s+Up ([0-9.]+) seconds")
 RESULT = re.compile(r"localhost \| (\w+)[^{]*(\{.*\})\s*$", re.S | re.M)
 # systemd-analyze answers once the boot is over, which is after this runcmd (cloud-final is
 # part of the boot): a background job waits for it (cloud-final's KillMode=process keeps it).
@@ -109,13 +113,6 @@ def read(path):
             return handle.read()
     except OSError:
         return ""
-
-
-# As tests/integration/libvirt/real_guest.py boots it: ``quiet`` (console messages cost seconds
-# under TCG), ``ipv6.disable=1`` (IPv4-only network: with IPv6 on, systemd-networkd holds a link
-# with a static IPv4 address until its router solicitations time out, 12 s, and cloud-init's
-# network stage waits for network-online.target).
-CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet ipv6.disable=1"
 
 
 def boot_once(image, *, network, analyze, console, timeout, append="", vcpus=1):

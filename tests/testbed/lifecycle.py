@@ -231,9 +231,9 @@ class Testbed:
     def build(self):
         """What ``up`` builds (the Go daemons) and the real guests' image, starting nothing.
 
-        CI runs it in the background beside lint, sanity, units and docs, which use about one
-        core: on a cold cache the Go builds take a quarter of an hour. ``up`` then waits on the
-        build cache's lock for what is left; the real-guest tests wait on the image's own lock.
+        .ci/run starts it in the background once mmdebstrap is installed, for the image: its Go
+        builds already run under the build cache's lock, so this waits on that lock as ``up``
+        does. The real-guest tests wait on the image's own lock.
         """
         os.makedirs(self.procs.log_dir, exist_ok=True)
         self.progress.say('build: Go daemons into %s, guest image beside them' % self.cache)

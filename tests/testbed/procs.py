@@ -86,6 +86,19 @@ class Procs:
             return None
         return pid if pid_alive(pid, self._marker(name)) else None
 
+    def started_pid(self, name):
+        """The pid recorded for ``name`` if that process still runs, whatever its command line.
+
+        pid() also wants the program in /proc/<pid>/cmdline; a daemon just started has been
+        seen to fail that check while it ran (and held its port), so a restart must not rely on
+        it alone."""
+        try:
+            with open(self.pid_file(name)) as f:
+                pid = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if pid_alive(pid) else None
+
     def _marker(self, name):
         try:
             with open(self.pid_file(name) + '.cmd') as f:

@@ -173,12 +173,9 @@ class Testbed:
         self.progress.doing('%s: waiting until healthy' % name, quiet=True)
 
         def check():
-            if not self.procs.pid(name):
-                if self.procs.started_pid(name):
-                    # Still running, though its command line did not match (yet): starting a
-                    # second one would only find the port taken. Its health answers.
-                    healthy, detail = self.health(name)
-                    return healthy and (detail or 'ok')
+            # started_pid, not pid: a daemon just started has been seen running (and holding its
+            # port) while its command line did not match; a second one would find the port taken.
+            if not self.procs.started_pid(name):
                 # Seen once in CI: a freshly started daemon gone with nothing in its log. Start it
                 # once more and say so; a second exit is a real failure.
                 if restarted:

@@ -77,14 +77,17 @@ class Procs:
     def log_file(self, name):
         return os.path.join(self.log_dir, name + '.log')
 
-    def pid(self, name):
-        """The live pid recorded for ``name``, or None."""
+    def _recorded(self, name):
         try:
             with open(self.pid_file(name)) as f:
-                pid = int(f.read().split()[0])
+                return int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
             return None
-        return pid if pid_alive(pid, self._marker(name)) else None
+
+    def pid(self, name):
+        """The live pid recorded for ``name``, or None."""
+        pid = self._recorded(name)
+        return pid if pid and pid_alive(pid, self._marker(name)) else None
 
     def started_pid(self, name):
         """The pid recorded for ``name`` if that process still runs, whatever its command line.
@@ -92,12 +95,8 @@ class Procs:
         pid() also wants the program in /proc/<pid>/cmdline; a daemon just started has been
         seen to fail that check while it ran (and held its port), so a restart must not rely on
         it alone."""
-        try:
-            with open(self.pid_file(name)) as f:
-                pid = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        return pid if pid_alive(pid) else None
+        pid = self._recorded(name)
+        return pid if pid and pid_alive(pid) else None
 
     def _marker(self, name):
         try:

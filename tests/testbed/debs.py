@@ -47,6 +47,7 @@ SFTP_SERVER = 'usr/lib/openssh/sftp-server'
 # sshd started as root drops privileges to this user; openssh-server's postinst creates it,
 # `dpkg -x` does not ("Privilege separation user sshd does not exist").
 PRIVSEP_USER = 'sshd'
+PRIVSEP_DIR = '/run/sshd'
 PRIVSEP_MARK = '.privsep-user-created'
 APT_LISTS = '/var/lib/apt/lists'
 CANDIDATE = re.compile(r'^\s*Candidate:\s*(\S+)', re.M)
@@ -159,15 +160,18 @@ class Debs:
     def ensure_privsep_user(self, progress):
         """Create sshd's privilege separation user when running as root and it is missing (a
         system user without home or shell, as the package's postinst makes it); recorded, so
-        ``remove_privsep_user()`` (``down --purge``, ``make clean-all``) deletes only what it made."""
+        ``remove_privsep_user()`` (``down --purge``, ``make clean-all``) deletes only what it made.
+        Also its directory, which the package's tmpfiles.d entry would make: /run is empty after
+        a reboot, and sshd run as root refuses to start without it."""
         if os.geteuid() != 0:
             return
+        os.makedirs(PRIVSEP_DIR, mode=0o755, exist_ok=True)
         try:
             pwd.getpwnam(PRIVSEP_USER)
             return
         except KeyError:
             pass
-        result = subprocess.run(['useradd', '--system', '--no-create-home', '--home-dir', '/run/sshd',
+        result = subprocess.run(['useradd', '--system', '--no-create-home', '--home-dir', PRIVSEP_DIR,
                                  '--shell', '/usr/sbin/nologin', '--comment', 'sshd privilege separation (ghost.infra testbed)',
                                  PRIVSEP_USER], capture_output=True, text=True, timeout=60, check=False)
         if result.returncode != 0:

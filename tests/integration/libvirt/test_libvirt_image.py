@@ -440,10 +440,6 @@ def sshd(testbed, tmp_path):
         "AuthorizedKeysFile %s" % (folder / "authorized_keys"), "PermitRootLogin prohibit-password",
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
         "PidFile %s" % (folder / "sshd.pid"), "Subsystem sftp %s" % sftp_server, ""]))
-    if os.geteuid() == 0:
-        # sshd's privilege separation directory: /run is empty after a reboot, and the SSH
-        # fallback tests, which also make it, may run later.
-        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     with open(str(folder / "sshd.log"), "wb") as log:
         proc = subprocess.Popen([binary, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                                 stderr=log)

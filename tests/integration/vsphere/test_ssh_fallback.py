@@ -314,8 +314,6 @@ def esxi_over_ssh(testbed, tmp_path):
     if not shutil.which("ssh"):
         pytest.fail("the SSH fallback test needs the ssh client (bindep.txt: openssh-client)")
     user = getpass.getuser()
-    if os.geteuid() == 0:
-        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     state = tmp_path / "state.json"
